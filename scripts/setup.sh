@@ -38,16 +38,22 @@ if [ ! -x .venv/bin/python ]; then
     log "creating .venv"
     "$PY" -m venv .venv
 fi
-req_hash=$(cat requirements.txt addons/*/pyproject.toml hw_proxy/pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
+req_files=(requirements.txt)
+for f in addons/*/pyproject.toml hw_proxy/pyproject.toml; do [ -f "$f" ] && req_files+=("$f"); done
+req_hash=$(cat "${req_files[@]}" | sha256sum | cut -c1-16)
 if [ "$(cat "$STAMP_DIR/python" 2>/dev/null)" != "$req_hash" ]; then
     log "installing Python packages (requirements.txt, addons, hw_proxy)"
-    .venv/bin/python -m pip install -q --upgrade pip 'setuptools>=70.1' wheel
-    .venv/bin/python -m pip install -q -r requirements.txt
+    mkdir -p var/log
+    pip_log="$ROOT/var/log/pip.log"
+    : > "$pip_log"
+    pip() { .venv/bin/python -m pip "$@" >>"$pip_log" 2>&1 || { tail -30 "$pip_log"; exit 1; }; }
+    pip install --upgrade pip 'setuptools>=70.1' wheel
+    pip install -r requirements.txt
     editables=()
     for d in addons/*/ hw_proxy/; do
         [ -f "$d/pyproject.toml" ] && editables+=(-e "$d")
     done
-    .venv/bin/python -m pip install -q --no-build-isolation --no-deps "${editables[@]}"
+    pip install --no-build-isolation "${editables[@]}"
     echo "$req_hash" > "$STAMP_DIR/python"
 fi
 
