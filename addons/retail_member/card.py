@@ -1,0 +1,411 @@
+# This file is part of Huiyuan.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+from sql import Expression
+from sql.operators import Equal
+
+from trytond.i18n import gettext
+from trytond.model import Exclude, Index, ModelSQL, ModelView, Workflow, fields
+from trytond.pool import Pool
+from trytond.pyson import Eval, If
+from trytond.rpc import RPC
+from trytond.transaction import Transaction, without_check_access
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .exceptions import CardUnusableError, CardValidationError, IdentifyError
+from .tools import normalize_mobile, parse_qr, qr_payload
+
+MEDIA = [
+    ('magstripe', "Magnetic Stripe"),
+    ('rfid', "RFID"),
+    ('ic', "IC Chip"),
+    ('qr', "QR Code"),
+    ('virtual', "Virtual"),
+    ]
+
+
+class NotClosed(Expression):
+    """SQL condition "state <> 'closed'" written without a parameter.
+
+    SQLite only creates a partial unique index for a constraint without
+    parameters, so the literal is inlined to get the same guarantee from
+    both backends."""
+    __slots__ = ('_column',)
+
+    def __init__(self, column):
+        super().__init__()
+        self._column = column
+
+    def __str__(self):
+        return "(%s != 'closed')" % self._column
+
+    @property
+    def params(self):
+        return ()
+
+
+class MemberCard(Workflow, ModelSQL, ModelView):
+    __name__ = 'retail.member.card'
+    _rec_name = 'number'
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True,
+        states={
+            'readonly': Eval('id', -1) >= 0,
+            })
+    number = fields.Char(
+        "Number", required=True, strip=True,
+        states={
+            'readonly': Eval('id', -1) >= 0,
+            })
+    party = fields.Many2One(
+        'party.party', "Member", required=True, ondelete='RESTRICT',
+        domain=[
+            ('is_member', '=', True),
+            ('member_company', '=', Eval('company', -1)),
+            ],
+        states={
+            'readonly': Eval('state') != 'active',
+            })
+    medium = fields.Selection(MEDIA, "Medium", required=True)
+    named = fields.Boolean(
+        "Named",
+        help="A named card is registered to the identity of its holder; "
+        "an anonymous card is not.")
+    state = fields.Selection([
+            ('active', "Active"),
+            ('frozen', "Frozen"),
+            ('lost', "Lost"),
+            ('replaced', "Replaced"),
+            ('closed', "Closed"),
+            ], "State", readonly=True, required=True, sort=False)
+    issue_date = fields.Date(
+        "Issue Date", required=True,
+        states={
+            'readonly': Eval('id', -1) >= 0,
+            })
+    replacement_of = fields.Many2One(
+        'retail.member.card', "Replacement of", readonly=True,
+        ondelete='RESTRICT',
+        states={
+            'invisible': ~Eval('replacement_of'),
+            })
+    replaced_by = fields.Many2One(
+        'retail.member.card', "Replaced by", readonly=True,
+        ondelete='RESTRICT',
+        states={
+            'invisible': ~Eval('replaced_by'),
+            })
+    qr_payload = fields.Function(
+        fields.Char("QR Payload"), 'get_qr_payload')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('number_exclude',
+                Exclude(t, (t.company, Equal), (t.number, Equal),
+                    where=NotClosed(t.state)),
+                'retail_member.msg_card_number_unique'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.number, Index.Equality())),
+                Index(t, (t.party, Index.Range())),
+                Index(t, (t.state, Index.Equality(cardinality='low'))),
+                })
+        cls._order = [
+            ('issue_date', 'DESC'),
+            ('id', 'DESC'),
+            ]
+        cls._transitions |= {
+            ('active', 'lost'),
+            ('active', 'frozen'),
+            ('frozen', 'active'),
+            ('lost', 'active'),
+            ('active', 'closed'),
+            ('frozen', 'closed'),
+            ('lost', 'closed'),
+            }
+        cls._buttons.update(
+            report_lost={
+                'invisible': Eval('state') != 'active',
+                'depends': ['state'],
+                },
+            freeze={
+                'invisible': Eval('state') != 'active',
+                'depends': ['state'],
+                },
+            unfreeze={
+                'invisible': Eval('state') != 'frozen',
+                'depends': ['state'],
+                },
+            recover={
+                'invisible': Eval('state') != 'lost',
+                'depends': ['state'],
+                },
+            replace={
+                'invisible': ~Eval('state').in_(['active', 'frozen', 'lost']),
+                'depends': ['state'],
+                },
+            close={
+                'invisible': ~Eval('state').in_(['active', 'frozen', 'lost']),
+                'depends': ['state'],
+                },
+            )
+        cls.__rpc__.update(
+            identify=RPC(
+                readonly=True,
+                result=lambda r: [
+                    r[0].id, r[1].id if r[1] is not None else None]),
+            )
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_state(cls):
+        return 'active'
+
+    @classmethod
+    def default_medium(cls):
+        return 'magstripe'
+
+    @classmethod
+    def default_named(cls):
+        return True
+
+    @classmethod
+    def default_issue_date(cls):
+        return Pool().get('ir.date').today()
+
+    def get_qr_payload(self, name):
+        return qr_payload(self.number) if self.number else None
+
+    @classmethod
+    def view_attributes(cls):
+        return super().view_attributes() + [
+            ('/tree', 'visual',
+                If(Eval('state') == 'lost', 'danger',
+                    If(Eval('state') == 'frozen', 'warning',
+                        If(Eval('state').in_(['replaced', 'closed']),
+                            'muted', '')))),
+            ]
+
+    @classmethod
+    def copy(cls, cards, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('state')
+        default.setdefault('replacement_of')
+        default.setdefault('replaced_by')
+        default.setdefault('issue_date')
+        return super().copy(cards, default=default)
+
+    @classmethod
+    def check_modification(cls, mode, cards, values=None, external=False):
+        super().check_modification(
+            mode, cards, values=values, external=external)
+        if mode == 'delete':
+            for card in cards:
+                raise CardValidationError(gettext(
+                        'retail_member.msg_card_delete',
+                        card=card.rec_name))
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('lost')
+    def report_lost(cls, cards):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('frozen')
+    def freeze(cls, cards):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('active')
+    def unfreeze(cls, cards):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('active')
+    def recover(cls, cards):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('closed')
+    def close(cls, cards):
+        pass
+
+    @classmethod
+    @ModelView.button_action('retail_member.wizard_card_replace')
+    def replace(cls, cards):
+        pass
+
+    @classmethod
+    def replace_card(cls, card, number, medium=None, named=None):
+        """Issue a new card numbered number for the member of card, mark
+        card as replaced and return the new card."""
+        Date = Pool().get('ir.date')
+        cls.lock([card])
+        card = cls(card.id)
+        if card.state not in {'active', 'frozen', 'lost'}:
+            raise CardValidationError(gettext(
+                    'retail_member.msg_card_replace_state',
+                    card=card.rec_name))
+        new_card, = cls.create([{
+                    'company': card.company.id,
+                    'number': number,
+                    'party': card.party.id,
+                    'medium': medium or card.medium,
+                    'named': card.named if named is None else named,
+                    'issue_date': Date.today(),
+                    'replacement_of': card.id,
+                    }])
+        cls.write([card], {
+                'state': 'replaced',
+                'replaced_by': new_card.id,
+                })
+        cls._replaced(card, new_card)
+        return new_card
+
+    @classmethod
+    def _replaced(cls, old_card, new_card):
+        """Called in the transaction that replaces old_card by new_card.
+
+        Balances (points, stored value, count cards) belong to the member,
+        not to the card, so they follow without work here. Modules that
+        keep data on the card extend this method."""
+        pass
+
+    def check_usable(self):
+        "Raise a UserError unless the card can be used"
+        if self.state == 'active':
+            return
+        if self.state == 'replaced':
+            raise CardUnusableError(gettext(
+                    'retail_member.msg_card_replaced',
+                    card=self.number,
+                    new_card=(self.replaced_by.number
+                        if self.replaced_by else '')))
+        raise CardUnusableError(gettext(
+                'retail_member.msg_card_%s' % self.state,
+                card=self.number))
+
+    @classmethod
+    def identify(cls, code, company=None):
+        """Return (member, card or None) from what the cashier typed or
+        swiped: a card number, a QR payload "HY:<card number>", a member
+        number or a mobile phone in any common format.
+
+        Each kind is one indexed lookup. Raises a UserError when nothing
+        matches, when the card is not usable or when several members
+        match."""
+        pool = Pool()
+        Party = pool.get('party.party')
+        transaction = Transaction()
+        context = transaction.context
+
+        code = (code or '').strip()
+        if not code:
+            raise IdentifyError(gettext('retail_member.msg_identify_empty'))
+        if company is None:
+            company = context.get('company')
+        company = int(company) if company is not None else None
+        if company is None:
+            raise IdentifyError(gettext('retail_member.msg_identify_company'))
+        if (transaction.user
+                and company not in (context.get('companies') or [])):
+            raise IdentifyError(gettext(
+                    'retail_member.msg_identify_unknown', code=code))
+
+        # Cashiers may not read the member mobile: search as the system
+        with without_check_access():
+            card_number = parse_qr(code)
+            if card_number is not None:
+                card = cls._identify_card(card_number, company)
+                if not card:
+                    raise IdentifyError(gettext(
+                            'retail_member.msg_identify_unknown', code=code))
+                card.check_usable()
+                return Party(card.party.id), cls(card.id)
+
+            card = cls._identify_card(code, company)
+            parties = set()
+            if card:
+                parties.add(card.party)
+            member_domain = [
+                ('is_member', '=', True),
+                ('member_company', '=', company),
+                ]
+            parties.update(Party.search(
+                    member_domain + [('member_number', '=', code)],
+                    limit=2, order=[]))
+            mobile = normalize_mobile(code)
+            if mobile:
+                parties.update(Party.search(
+                        member_domain + [('member_mobile', '=', mobile)],
+                        limit=2, order=[]))
+            if not parties:
+                raise IdentifyError(gettext(
+                        'retail_member.msg_identify_unknown', code=code))
+            if len(parties) > 1:
+                raise IdentifyError(gettext(
+                        'retail_member.msg_identify_ambiguous', code=code))
+            party, = parties
+            if card:
+                card.check_usable()
+                card = cls(card.id)
+        return Party(party.id), card
+
+    @classmethod
+    def _identify_card(cls, number, company):
+        "The card numbered number, the one not closed first"
+        cards = cls.search([
+                ('company', '=', company),
+                ('number', '=', number),
+                ], order=[('id', 'DESC')])
+        for card in cards:
+            if card.state != 'closed':
+                return card
+        return cards[0] if cards else None
+
+
+class CardReplaceStart(ModelView):
+    __name__ = 'retail.member.card.replace.start'
+    card = fields.Many2One('retail.member.card', "Card", readonly=True)
+    party = fields.Many2One('party.party', "Member", readonly=True)
+    number = fields.Char("New Number", required=True, strip=True)
+    medium = fields.Selection(MEDIA, "Medium", required=True)
+    named = fields.Boolean("Named")
+
+
+class CardReplace(Wizard):
+    __name__ = 'retail.member.card.replace'
+    start = StateView(
+        'retail.member.card.replace.start',
+        'retail_member.card_replace_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Replace", 'replace', 'tryton-ok', default=True),
+            ])
+    replace = StateTransition()
+
+    def default_start(self, fields):
+        return {
+            'card': self.record.id,
+            'party': self.record.party.id,
+            'medium': self.record.medium,
+            'named': self.record.named,
+            }
+
+    def transition_replace(self):
+        pool = Pool()
+        Card = pool.get('retail.member.card')
+        Card.replace_card(
+            self.record, self.start.number,
+            medium=self.start.medium, named=self.start.named)
+        return 'end'

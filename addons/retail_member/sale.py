@@ -1,0 +1,47 @@
+# This file is part of Huiyuan.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+from trytond.model import fields
+from trytond.pool import PoolMeta
+from trytond.pyson import Eval, If
+
+
+class POS(metaclass=PoolMeta):
+    __name__ = 'sale.point'
+    shop = fields.Many2One(
+        'retail.shop', "Shop", ondelete='RESTRICT',
+        domain=[('company', '=', Eval('company', -1))],
+        help="The shop where the point of sale stands.")
+
+
+class POSSale(metaclass=PoolMeta):
+    __name__ = 'sale.point.sale'
+    member = fields.Many2One(
+        'party.party', "Member", ondelete='RESTRICT',
+        domain=[
+            ('is_member', '=', True),
+            ('member_company', '=', Eval('company', -1)),
+            ],
+        states={
+            'readonly': Eval('state') != 'open',
+            })
+    member_card = fields.Many2One(
+        'retail.member.card', "Member Card", ondelete='RESTRICT',
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            If(Eval('member'),
+                ('party', '=', Eval('member', -1)),
+                ()),
+            ],
+        states={
+            'readonly': Eval('state') != 'open',
+            })
+
+    @fields.depends('member_card', 'member')
+    def on_change_member_card(self):
+        if self.member_card:
+            self.member = self.member_card.party
+
+    @fields.depends('member', 'member_card')
+    def on_change_member(self):
+        if self.member_card and self.member_card.party != self.member:
+            self.member_card = None

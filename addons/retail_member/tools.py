@@ -1,0 +1,68 @@
+# This file is part of Huiyuan.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"Pure helpers: phone normalisation, masking and QR payloads"
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+DEFAULT_REGION = 'CN'
+QR_PREFIX = 'HY:'
+_MOBILE_TYPES = {
+    PhoneNumberType.MOBILE,
+    PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    }
+
+
+def normalize_mobile(value, region=DEFAULT_REGION):
+    """Return the E.164 form of a mobile number or None if it is not one.
+
+    Accepts the common ways people type a number: 13812345678,
+    138 1234 5678, +86 138 1234 5678, 0086-138-1234-5678, 86 13812345678.
+    """
+    if not value:
+        return None
+    value = str(value).strip()
+    if value.startswith('00'):
+        value = '+' + value[2:]
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if (not phonenumbers.is_valid_number(number)
+            and not value.startswith('+')):
+        # "8613812345678" typed without the plus sign
+        try:
+            number = phonenumbers.parse('+' + value, region)
+        except phonenumbers.NumberParseException:
+            return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
+        return None
+    return phonenumbers.format_number(
+        number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_mobile(value):
+    "Mask the middle of a mobile number: +8613812345678 -> 138****5678"
+    if not value:
+        return value
+    try:
+        number = phonenumbers.parse(value, DEFAULT_REGION)
+        national = str(phonenumbers.national_significant_number(number))
+    except phonenumbers.NumberParseException:
+        national = ''.join(c for c in value if c.isdigit())
+    if len(national) <= 7:
+        return '*' * len(national)
+    return national[:3] + '*' * (len(national) - 7) + national[-4:]
+
+
+def qr_payload(card_number):
+    "The text encoded in a member card QR code"
+    return QR_PREFIX + card_number
+
+
+def parse_qr(code):
+    "Return the card number of a QR payload or None"
+    if code[:len(QR_PREFIX)].upper() == QR_PREFIX:
+        return code[len(QR_PREFIX):].strip() or None
+    return None
