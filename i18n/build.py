@@ -134,11 +134,10 @@ def override_context(module, msgctxt):
     return f'{ttype}:{name}:{module}.{fs_id}'
 
 
-def build_module():
+def module_pofile():
     "The override catalogue: what differs from upstream's effective zh_CN"
     data = extract.load()
     pofile = new_pofile()
-    count = 0
     for module, entries in sorted(data['modules'].items()):
         catalogue = read_catalogue(catalogue_path(module))
         for msgctxt, msgid, plural, value, fuzzy in entries:
@@ -159,11 +158,14 @@ def build_module():
             else:
                 entry.msgstr = msgstr
             pofile.append(entry)
-            count += 1
+    return pofile
+
+
+def build_module():
+    pofile = module_pofile()
     MODULE_PO.parent.mkdir(parents=True, exist_ok=True)
     pofile.save(str(MODULE_PO))
-    print(f'{count} overrides written to {MODULE_PO.relative_to(ROOT)}')
-    return pofile
+    print(f'{len(pofile)} overrides written to {MODULE_PO.relative_to(ROOT)}')
 
 
 def main():

@@ -192,11 +192,11 @@ def load(force=False):
 
 
 def is_translated(msgid, value, fuzzy):
-    "A zh_CN value counts when present, not fuzzy and not English left as is"
+    """A zh_CN value counts when present, not fuzzy and not English left as
+    is (an all-capitals acronym such as "URL" or "RFID" may stay)"""
     if not value or fuzzy:
         return False
-    english = any('a' <= c.lower() <= 'z' for c in msgid)
-    return not (value == msgid and english)
+    return not (value == msgid and any('a' <= c <= 'z' for c in msgid))
 
 
 def main():
