@@ -65,7 +65,11 @@ class MemberCard(Workflow, ModelSQL, ModelView):
             ],
         states={
             'readonly': Eval('state') != 'active',
-            })
+            },
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
     medium = fields.Selection(MEDIA, "Medium", required=True)
     named = fields.Boolean(
         "Named",
@@ -307,6 +311,7 @@ class MemberCard(Workflow, ModelSQL, ModelView):
         match."""
         pool = Pool()
         Party = pool.get('party.party')
+        User = pool.get('res.user')
         transaction = Transaction()
         context = transaction.context
 
@@ -318,8 +323,7 @@ class MemberCard(Workflow, ModelSQL, ModelView):
         company = int(company) if company is not None else None
         if company is None:
             raise IdentifyError(gettext('retail_member.msg_identify_company'))
-        if (transaction.user
-                and company not in (context.get('companies') or [])):
+        if transaction.user and company not in User.get_companies():
             raise IdentifyError(gettext(
                     'retail_member.msg_identify_unknown', code=code))
 

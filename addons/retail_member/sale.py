@@ -23,7 +23,11 @@ class POSSale(metaclass=PoolMeta):
             ],
         states={
             'readonly': Eval('state') != 'open',
-            })
+            },
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'})
     member_card = fields.Many2One(
         'retail.member.card', "Member Card", ondelete='RESTRICT',
         domain=[

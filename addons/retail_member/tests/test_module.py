@@ -1,12 +1,447 @@
 # This file is part of Huiyuan.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-from trytond.tests.test_tryton import ModuleTestCase
+import datetime as dt
+import unittest
+from decimal import Decimal
+
+from trytond.exceptions import UserError
+from trytond.model.exceptions import (
+    DomainValidationError,
+    RequiredValidationError,
+    SQLConstraintError,
+)
+from trytond.modules.company.tests import CompanyTestMixin, create_company, set_company
+from trytond.modules.retail_member.exceptions import (
+    CardUnusableError,
+    IdentifyError,
+    MemberValidationError,
+)
+from trytond.modules.retail_member.tools import mask_mobile, normalize_mobile, parse_qr, qr_payload
+from trytond.pool import Pool
+from trytond.tests.test_tryton import DB_NAME, ModuleTestCase, with_transaction
 
 
-class RetailMemberTestCase(ModuleTestCase):
+class ToolsTestCase(unittest.TestCase):
+    "Test the pure helpers"
+
+    def test_normalize_mobile(self):
+        "Every common way of typing a Chinese mobile gives E.164"
+        for value in [
+                '13812345678', '138 1234 5678', '138-1234-5678',
+                '+86 138 1234 5678', '+8613812345678', '8613812345678',
+                '0086 138 1234 5678', ' 13812345678 ']:
+            with self.subTest(value=value):
+                self.assertEqual(normalize_mobile(value), '+8613812345678')
+
+    def test_normalize_mobile_invalid(self):
+        "Malformed numbers and fixed lines are refused"
+        for value in [
+                '', None, '12345', 'abc', '1381234567', '138123456789',
+                '010 1234 5678', '+86 10 1234 5678']:
+            with self.subTest(value=value):
+                self.assertIsNone(normalize_mobile(value))
+
+    def test_normalize_mobile_foreign(self):
+        "A foreign mobile in international format is kept"
+        self.assertEqual(
+            normalize_mobile('+852 5123 4567'), '+85251234567')
+
+    def test_mask_mobile(self):
+        "Only the first 3 and last 4 digits are shown"
+        self.assertEqual(mask_mobile('+8613812345678'), '138****5678')
+        self.assertEqual(mask_mobile(None), None)
+        self.assertNotIn('1234', mask_mobile('+8613812345678'))
+
+    def test_qr(self):
+        "The QR payload round-trips and other codes are not QR"
+        self.assertEqual(qr_payload('C001'), 'HY:C001')
+        self.assertEqual(parse_qr('HY:C001'), 'C001')
+        self.assertEqual(parse_qr('hy:C001'), 'C001')
+        self.assertIsNone(parse_qr('C001'))
+        self.assertIsNone(parse_qr('HY:'))
+
+
+class RetailMemberTestCase(CompanyTestMixin, ModuleTestCase):
     "Test Retail Member module"
     module = 'retail_member'
     extras = ['sale_point']
+
+    # member_company tells whose member a party is; it is not the owner of
+    # the party record: parties that are not members have none and stay
+    # visible to every company (the rule on party.party lets them through).
+    @property
+    def _skip_company_rule(self):
+        return super()._skip_company_rule | {
+            ('party.party', 'member_company')}
+
+    def test_company_multivalue_context(self):
+        "Test context of company multivalue target (but for members)"
+        Party = Pool(DB_NAME).get('party.party')
+        fields = Party._fields
+        try:
+            Party._fields = {
+                k: v for k, v in fields.items() if k != 'member_company'}
+            super().test_company_multivalue_context()
+        finally:
+            Party._fields = fields
+
+    def _member(self, company, name='Li Lei', **values):
+        Party = Pool().get('party.party')
+        values.setdefault('is_member', True)
+        values.setdefault('member_company', company.id)
+        party, = Party.create([dict(name=name, **values)])
+        return party
+
+    def _card(self, party, number, **values):
+        Card = Pool().get('retail.member.card')
+        card, = Card.create([dict(
+                    company=party.member_company.id, party=party.id,
+                    number=number, **values)])
+        return card
+
+    @with_transaction()
+    def test_member_number_sequence(self):
+        "A member without number is numbered from the sequence"
+        company = create_company()
+        with set_company(company):
+            first = self._member(company)
+            second = self._member(company, name='Han Meimei')
+            given = self._member(company, name='Wang', member_number='VIP1')
+            self.assertTrue(first.member_number)
+            self.assertNotEqual(first.member_number, second.member_number)
+            self.assertEqual(given.member_number, 'VIP1')
+            self.assertEqual(first.join_date, Pool().get('ir.date').today())
+
+    @with_transaction()
+    def test_member_number_on_write(self):
+        "A party turned into a member gets a number"
+        Party = Pool().get('party.party')
+        company = create_company()
+        with set_company(company):
+            party, = Party.create([{'name': 'Customer'}])
+            self.assertIsNone(party.member_number)
+            Party.write([party], {
+                    'is_member': True, 'member_company': company.id})
+            self.assertTrue(party.member_number)
+            self.assertTrue(party.join_date)
+
+    @with_transaction()
+    def test_member_requires_company(self):
+        "A member must belong to a company"
+        Party = Pool().get('party.party')
+        with self.assertRaises(RequiredValidationError):
+            Party.create([{'name': 'Nobody', 'is_member': True}])
+
+    @with_transaction()
+    def test_member_number_unique(self):
+        "Two members of a company cannot share a member number"
+        company = create_company()
+        with set_company(company):
+            self._member(company, member_number='M1')
+            with self.assertRaises(SQLConstraintError):
+                self._member(company, name='Other', member_number='M1')
+
+    @with_transaction()
+    def test_mobile_normalised(self):
+        "The mobile is stored in E.164 whatever the input format"
+        company = create_company()
+        with set_company(company):
+            party = self._member(company, member_mobile='138 1234 5678')
+            self.assertEqual(party.member_mobile, '+8613812345678')
+            self.assertEqual(party.member_mobile_masked, '138****5678')
+            party.member_mobile = '+86 139-0000-1111'
+            party.save()
+            self.assertEqual(party.member_mobile, '+8613900001111')
+
+    @with_transaction()
+    def test_mobile_invalid(self):
+        "A malformed mobile is refused"
+        company = create_company()
+        with set_company(company):
+            with self.assertRaises(MemberValidationError) as cm:
+                self._member(company, member_mobile='12345')
+            self.assertIn('12345', cm.exception.message)
+
+    @with_transaction()
+    def test_mobile_unique_per_company(self):
+        "Two members of a company cannot share a mobile"
+        company = create_company()
+        with set_company(company):
+            self._member(company, member_mobile='13812345678')
+            with self.assertRaises(SQLConstraintError):
+                self._member(
+                    company, name='Twin', member_mobile='+8613812345678')
+
+    @with_transaction()
+    def test_mobile_shared_between_companies(self):
+        "Members of two companies may share a mobile"
+        Party = Pool().get('party.party')
+        company = create_company()
+        other = create_company(name='Other Shop')
+        with set_company(company):
+            self._member(company, member_mobile='13812345678')
+            # parties that are not members have no member mobile
+            Party.create([{'name': 'Plain'}, {'name': 'Plain 2'}])
+        with set_company(other):
+            twin = self._member(
+                other, name='Twin', member_mobile='13812345678')
+            self.assertEqual(twin.member_mobile, '+8613812345678')
+
+    @with_transaction()
+    def test_birth_date_future(self):
+        "A birthday in the future is refused"
+        company = create_company()
+        with set_company(company):
+            tomorrow = Pool().get('ir.date').today() + dt.timedelta(days=1)
+            with self.assertRaises(MemberValidationError):
+                self._member(company, birth_date=tomorrow)
+            party = self._member(company, birth_date=dt.date(1990, 5, 4))
+            self.assertEqual(party.birth_date, dt.date(1990, 5, 4))
+
+    def _tier(self, **values):
+        Tier = Pool().get('retail.member.tier')
+        values.setdefault('name', 'Silver')
+        values.setdefault('code', 'S')
+        values.setdefault('rank', 1)
+        tier, = Tier.create([values])
+        return tier
+
+    @with_transaction()
+    def test_tier_defaults(self):
+        "A tier multiplies points by 1 over 365 days by default"
+        company = create_company()
+        with set_company(company):
+            tier = self._tier(discount=Decimal('0.05'))
+            self.assertEqual(tier.points_multiplier, 1)
+            self.assertEqual(tier.window_days, 365)
+            self.assertEqual(tier.discount, Decimal('0.05'))
+            self.assertEqual(tier.currency, company.currency)
+
+    @with_transaction()
+    def test_tier_rank_unique(self):
+        "Two tiers of a company cannot share a rank"
+        company = create_company()
+        with set_company(company):
+            self._tier()
+            with self.assertRaises(SQLConstraintError):
+                self._tier(code='G')
+
+    @with_transaction()
+    def test_tier_code_unique(self):
+        "Two tiers of a company cannot share a code"
+        company = create_company()
+        with set_company(company):
+            self._tier()
+            with self.assertRaises(SQLConstraintError):
+                self._tier(rank=2)
+
+    @with_transaction()
+    def test_tier_discount_range(self):
+        "The tier discount is a rate between 0 and 1"
+        company = create_company()
+        with set_company(company):
+            self._tier(discount=Decimal('1'))
+            for i, discount in enumerate(['1.5', '-0.1'], 2):
+                with self.assertRaises(DomainValidationError):
+                    self._tier(
+                        code=str(i), rank=i, discount=Decimal(discount))
+
+    @with_transaction()
+    def test_card_number_unique(self):
+        "Two active cards cannot share a number"
+        company = create_company()
+        with set_company(company):
+            self._card(self._member(company), 'C001')
+            with self.assertRaises(SQLConstraintError):
+                self._card(self._member(company, name='Other'), 'C001')
+
+    @with_transaction()
+    def test_card_number_unique_lost(self):
+        "A lost card keeps its number"
+        Card = Pool().get('retail.member.card')
+        company = create_company()
+        with set_company(company):
+            card = self._card(self._member(company), 'C001')
+            Card.report_lost([card])
+            with self.assertRaises(SQLConstraintError):
+                self._card(self._member(company, name='Other'), 'C001')
+
+    @with_transaction()
+    def test_card_number_reused_closed(self):
+        "The number of a closed card can be issued again, once"
+        Card = Pool().get('retail.member.card')
+        company = create_company()
+        with set_company(company):
+            party = self._member(company)
+            card = self._card(party, 'C001')
+            Card.close([card])
+            reused = self._card(self._member(company, name='Other'), 'C001')
+            self.assertEqual(reused.state, 'active')
+            self.assertEqual(card.state, 'closed')
+            with self.assertRaises(SQLConstraintError):
+                self._card(party, 'C001')
+
+    @with_transaction()
+    def test_card_delete_refused(self):
+        "A card is closed, never deleted"
+        Card = Pool().get('retail.member.card')
+        company = create_company()
+        with set_company(company):
+            card = self._card(self._member(company), 'C001')
+            with self.assertRaises(UserError):
+                Card.delete([card])
+
+    @with_transaction()
+    def test_check_usable(self):
+        "Only an active card is usable"
+        Card = Pool().get('retail.member.card')
+        company = create_company()
+        with set_company(company):
+            card = self._card(self._member(company), 'C001')
+            card.check_usable()
+            Card.freeze([card])
+            with self.assertRaises(CardUnusableError):
+                card.check_usable()
+            Card.unfreeze([card])
+            card.check_usable()
+
+    @with_transaction()
+    def test_identify(self):
+        "Identify by card, QR, mobile in any format and member number"
+        Card = Pool().get('retail.member.card')
+        company = create_company()
+        with set_company(company):
+            party = self._member(
+                company, member_number='M100', member_mobile='13812345678')
+            card = self._card(party, '88001')
+            self.assertEqual(Card.identify('88001'), (party, card))
+            self.assertEqual(Card.identify(' HY:88001 '), (party, card))
+            for mobile in [
+                    '13812345678', '+86 138 1234 5678', '138-1234-5678']:
+                self.assertEqual(Card.identify(mobile), (party, None))
+            self.assertEqual(Card.identify('M100'), (party, None))
+            self.assertEqual(
+                Card.identify('M100', company=company.id), (party, None))
+
+    @with_transaction()
+    def test_identify_errors(self):
+        "Unknown, empty, lost, frozen, closed and replaced are refused"
+        Card = Pool().get('retail.member.card')
+        company = create_company()
+        with set_company(company):
+            party = self._member(company)
+            for code in ['', '  ', 'nothing', 'HY:nothing', '13900000000']:
+                with self.subTest(code=code):
+                    with self.assertRaises(IdentifyError):
+                        Card.identify(code)
+            card = self._card(party, '88001')
+            Card.report_lost([card])
+            with self.assertRaises(CardUnusableError) as cm:
+                Card.identify('88001')
+            self.assertIn('lost', cm.exception.message)
+            with self.assertRaises(CardUnusableError):
+                Card.identify('HY:88001')
+            Card.recover([card])
+            Card.freeze([card])
+            with self.assertRaises(CardUnusableError) as cm:
+                Card.identify('88001')
+            self.assertIn('frozen', cm.exception.message)
+            Card.close([card])
+            with self.assertRaises(CardUnusableError) as cm:
+                Card.identify('88001')
+            self.assertIn('closed', cm.exception.message)
+
+    @with_transaction()
+    def test_identify_other_company(self):
+        "A member of another company is unknown"
+        Card = Pool().get('retail.member.card')
+        company = create_company()
+        other = create_company(name='Other')
+        with set_company(other):
+            self._card(
+                self._member(other, member_mobile='13812345678'), '88001')
+        with set_company(company):
+            for code in ['88001', '13812345678']:
+                with self.assertRaises(IdentifyError):
+                    Card.identify(code)
+            with self.assertRaises(IdentifyError):
+                # not one of the user's companies
+                Card.identify('88001', company=other.id)
+
+    @with_transaction()
+    def test_identify_ambiguous(self):
+        "A code matching two members is ambiguous"
+        Card = Pool().get('retail.member.card')
+        company = create_company()
+        with set_company(company):
+            first = self._member(company, member_number='13812345678')
+            self._member(
+                company, name='Other', member_mobile='13812345678')
+            with self.assertRaises(IdentifyError) as cm:
+                Card.identify('13812345678')
+            self.assertIn('Several', cm.exception.message)
+            self._card(first, '555')
+            self.assertEqual(Card.identify('555')[0], first)
+
+    @with_transaction()
+    def test_replace_card(self):
+        "Replacing issues a new card to the same member and calls the hook"
+        pool = Pool()
+        Card = pool.get('retail.member.card')
+        company = create_company()
+        with set_company(company):
+            party = self._member(company)
+            card = self._card(party, '88001', medium='magstripe')
+            Card.report_lost([card])
+            calls = []
+            original = Card._replaced.__func__
+            try:
+                Card._replaced = classmethod(
+                    lambda cls, old, new: calls.append((old, new)))
+                new = Card.replace_card(card, '88002', medium='rfid')
+            finally:
+                Card._replaced = classmethod(original)
+            self.assertEqual(calls, [(card, new)])
+            card = Card(card.id)
+            self.assertEqual(card.state, 'replaced')
+            self.assertEqual(card.replaced_by, new)
+            self.assertEqual(new.replacement_of, card)
+            self.assertEqual(new.party, party)
+            self.assertEqual(new.medium, 'rfid')
+            self.assertEqual(Card.identify('88002'), (party, new))
+            with self.assertRaises(CardUnusableError) as cm:
+                Card.identify('88001')
+            self.assertIn('88002', cm.exception.message)
+            with self.assertRaises(UserError):
+                Card.replace_card(card, '88003')
+
+    @with_transaction()
+    def test_replace_card_same_number(self):
+        "A replacement cannot reuse the number of the card it replaces"
+        pool = Pool()
+        Card = pool.get('retail.member.card')
+        company = create_company()
+        with set_company(company):
+            card = self._card(self._member(company), '88001')
+            with self.assertRaises(SQLConstraintError):
+                Card.replace_card(card, '88001')
+
+    @with_transaction()
+    def test_pos_sale_member(self):
+        "The POS sale gets the member of its card"
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        company = create_company()
+        with set_company(company):
+            party = self._member(company)
+            card = self._card(party, '88001')
+            sale = Sale()
+            sale.member_card = card
+            sale.on_change_member_card()
+            self.assertEqual(sale.member, party)
+            sale.member = self._member(company, name='Other')
+            sale.on_change_member()
+            self.assertIsNone(sale.member_card)
 
 
 del ModuleTestCase
