@@ -45,7 +45,7 @@ with Transaction().start(None, 0, close=True, autocommit=True) as t:
 PY
     fi
     passfile=$(mktemp); printf '%s' "$ADMIN_PASSWORD" > "$passfile"
-    TRYTONPASSFILE="$passfile" "$BIN/trytond-admin" -d "$DB" --all -l zh_CN en >var/log/admin.log 2>&1 \
+    TRYTONPASSFILE="$passfile" "$BIN/trytond-admin" -d "$DB" --all --email admin@huiyuan.example -l zh_CN en >var/log/admin.log 2>&1 \
         || { cat var/log/admin.log; rm -f "$passfile"; exit 1; }
     rm -f "$passfile"
     echo "init" > "$stamp"
