@@ -114,12 +114,31 @@ def serial_kwargs(url, defaults=None):
         raise ConfigError(f"serial url {url}: {exc}") from None
 
 
+def open_serial(kwargs, timeout):
+    """pyserial ``Serial`` for ``kwargs``. Linux pseudo-terminals (the virtual twins) refuse
+    7-bit or parity settings with EINVAL; there, and only there, fall back to 8N1 (a pty
+    carries bytes, not bits)."""
+    import termios
+
+    import serial
+
+    try:
+        return serial.Serial(timeout=timeout, write_timeout=10, **kwargs)
+    except (termios.error, serial.SerialException) as exc:
+        is_pty = os.path.realpath(kwargs["port"]).startswith("/dev/pts/")
+        if not is_pty or (kwargs.get("bytesize") == 8 and kwargs.get("parity") == "N"):
+            raise serial.SerialException(str(exc)) from None
+        return serial.Serial(timeout=timeout, write_timeout=10,
+                             **{**kwargs, "bytesize": 8, "parity": "N"})
+
+
 class SerialTransport(Transport):
     supports_status = True
 
-    def __init__(self, url, options=None, defaults=None):
+    def __init__(self, url, options=None, defaults=None, timeout=1.0):
         super().__init__(url, options)
         self.kwargs = serial_kwargs(url, defaults)
+        self.timeout = timeout
         self.supports_status = url.query.get("status", "1") not in {"0", "false", "no"}
         self.port = None
 
@@ -127,7 +146,7 @@ class SerialTransport(Transport):
         import serial
 
         def _open():
-            return serial.Serial(timeout=1, write_timeout=10, **self.kwargs)
+            return open_serial(self.kwargs, self.timeout)
 
         try:
             self.port = await asyncio.to_thread(_open)
@@ -152,7 +171,8 @@ class SerialTransport(Transport):
         def _query():
             self.port.reset_input_buffer()
             self.port.write(command)
-            self.port.timeout = timeout
+            if self.port.timeout != timeout:  # reconfiguring costs a tcsetattr
+                self.port.timeout = timeout
             return self.port.read(size)
 
         try:
@@ -165,7 +185,8 @@ class SerialTransport(Transport):
         import serial
 
         def _read():
-            self.port.timeout = timeout
+            if self.port.timeout != timeout:  # reconfiguring costs a tcsetattr
+                self.port.timeout = timeout
             return self.port.read_until(terminator, limit)
 
         try:
@@ -180,7 +201,8 @@ class SerialTransport(Transport):
         def _io():
             self.port.reset_input_buffer()
             self.port.write(data)
-            self.port.timeout = timeout
+            if self.port.timeout != timeout:  # reconfiguring costs a tcsetattr
+                self.port.timeout = timeout
             return self.port.read_until(terminator, limit)
 
         try:

@@ -7,7 +7,7 @@ import threading
 
 from ..exceptions import ConfigError
 from ..parsers import CardStreamParser, WedgeBuffer, wedge_read
-from ..transports import serial_kwargs
+from ..transports import open_serial, serial_kwargs
 from .base import CONNECTED, DISCONNECTED, UNAVAILABLE, Device
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class CardReader(Device):
 
         while not self._stop.is_set():
             try:
-                port = serial.Serial(timeout=0.2, **kwargs)
+                port = open_serial(kwargs, 0.2)
             except (serial.SerialException, OSError) as exc:
                 call(self.set_state, DISCONNECTED, f"cannot open {kwargs['port']}: {exc}")
                 self._stop.wait(self.reconnect_interval)

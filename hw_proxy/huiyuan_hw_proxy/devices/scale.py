@@ -48,7 +48,7 @@ class Scale(Device):
         if self.url.scheme == "dummy":
             reply = toledo_reply(self.options.get("weight", "0.000"))
         else:
-            transport = SerialTransport(self.url, self.options, TOLEDO_SERIAL)
+            transport = SerialTransport(self.url, self.options, TOLEDO_SERIAL, self.timeout)
             async with transport:
                 reply = await transport.write_then_read(b"W", b"\r", timeout=self.timeout)
             if reply is None:
