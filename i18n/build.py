@@ -117,6 +117,8 @@ def sync(rebuild=False):
                 msgstr = by_ctxt[msgctxt, msgid]
             elif extract.is_translated(msgid, value, fuzzy):
                 msgstr = fix_terms(value, terms)
+            elif msgid in extract.SAME:
+                msgstr = msgid
             else:
                 msgstr = by_id.get(msgid, '')
             if plural:

@@ -34,6 +34,10 @@ ROOT = HERE.parent
 PYTHON = ROOT / '.venv' / 'bin' / 'python'
 CACHE = HERE / 'strings.json'
 LANG = 'zh_CN'
+# Strings whose translation may equal the source (unit symbols...)
+SAME = {line for line in (HERE / 'same.txt').read_text(
+        encoding='utf-8').splitlines()
+    if line and not line.startswith('#')}
 # Bump when the extraction logic changes: part of the cache key.
 EXTRACT_VERSION = 1
 
@@ -196,6 +200,8 @@ def is_translated(msgid, value, fuzzy):
     is (an all-capitals acronym such as "URL" or "RFID" may stay)"""
     if not value or fuzzy:
         return False
+    if value == msgid and msgid in SAME:
+        return True
     return not (value == msgid and any('a' <= c <= 'z' for c in msgid))
 
 
