@@ -11,8 +11,10 @@ translatable string found by extract.py (msgctxt as in the module's own
 locale: `type:name:fs_id`). A msgstr already in the catalogue is kept (the
 catalogues are the source of truth and are edited by hand); a new entry takes
 upstream's zh_CN value when it is a real translation (with the term fixes of
-terms.csv applied), else the translation memory (memory/*.tsv: `en<TAB>zh`,
-or `msgctxt<TAB>en<TAB>zh` for one context; `\\n` for a new line). What is
+terms.csv applied), else the translation memory (memory/*.tsv: `en<TAB>zh`).
+Memory lines `msgctxt<TAB>en<TAB>zh` (one context) and `!en<TAB>zh` (every
+context) are decisions that win over upstream and over the catalogue: use
+them to fix a wrong upstream translation. `\\n` stands for a new line. What is
 still empty is left empty for check.py to report. `--rebuild` ignores the
 msgstr already in the catalogues (after editing the memory or terms.csv).
 
@@ -51,22 +53,26 @@ def unescape(text):
 
 
 def load_memory():
-    "msgid -> zh and (msgctxt, msgid) -> zh from memory/*.tsv"
-    by_id, by_ctxt = {}, {}
+    """From memory/*.tsv: msgid -> zh (fills empty entries), (msgctxt,
+    msgid) -> zh and `!msgid` -> zh (forced: replace upstream's and the
+    catalogue's value, for wrong upstream translations)"""
+    by_id, by_ctxt, forced = {}, {}, {}
     for path in sorted(MEMORY.glob('*.tsv')):
         for lineno, line in enumerate(
                 path.read_text(encoding='utf-8').splitlines(), 1):
             if not line.strip() or line.startswith('#'):
                 continue
             parts = [unescape(p) for p in line.split('\t')]
-            if len(parts) == 2:
+            if len(parts) == 2 and parts[0].startswith('!'):
+                forced[parts[0][1:]] = parts[1]
+            elif len(parts) == 2:
                 by_id[parts[0]] = parts[1]
             elif len(parts) == 3:
                 by_ctxt[parts[0], parts[1]] = parts[2]
             else:
                 raise SystemExit(f'{path}:{lineno}: expected 2 or 3 '
                     'tab separated columns')
-    return by_id, by_ctxt
+    return by_id, by_ctxt, forced
 
 
 def load_terms():
@@ -100,7 +106,7 @@ def new_pofile():
 
 def sync(rebuild=False):
     data = extract.load()
-    by_id, by_ctxt = load_memory()
+    by_id, by_ctxt, forced = load_memory()
     terms = load_terms()
     UPSTREAM.mkdir(exist_ok=True)
     for module, entries in sorted(data['modules'].items()):
@@ -110,11 +116,13 @@ def sync(rebuild=False):
         for msgctxt, msgid, plural, value, fuzzy in entries:
             entry = polib.POEntry(msgctxt=msgctxt, msgid=msgid)
             previous = old.get(entry_key(msgctxt, msgid, plural))
-            if previous is not None and previous.msgstr and (
+            if (msgctxt, msgid) in by_ctxt:
+                msgstr = by_ctxt[msgctxt, msgid]
+            elif msgid in forced:
+                msgstr = forced[msgid]
+            elif previous is not None and previous.msgstr and (
                     'fuzzy' not in previous.flags):
                 msgstr = previous.msgstr
-            elif (msgctxt, msgid) in by_ctxt:
-                msgstr = by_ctxt[msgctxt, msgid]
             elif extract.is_translated(msgid, value, fuzzy):
                 msgstr = fix_terms(value, terms)
             elif msgid in extract.SAME:
