@@ -44,7 +44,11 @@ async def _serve(config, *, virtual, pair):
     from .app import PROXY, create_app
     from .virtual import start_virtual_devices
 
-    twins = await start_virtual_devices(config) if virtual else {}
+    try:
+        twins = await start_virtual_devices(config) if virtual else {}
+    except OSError as exc:
+        raise ProxyError(f"cannot start the virtual devices: {exc} (is another demo "
+                         "running? change the printer port in the config)") from None
     app = create_app(config)
     runner = web.AppRunner(app, access_log_format='%a "%r" %s %b %Tfs')
     await runner.setup()
