@@ -161,6 +161,8 @@ async def security_middleware(request, handler):
         auth = request.headers.get("Authorization", "")
         scheme, _, token = auth.partition(" ")
         record = proxy.tokens.check(token.strip()) if scheme.lower() == "bearer" else None
+        if record and origin and record.get("origin") and origin.lower() != record["origin"]:
+            record = None  # a token only works from the POS origin that paired it
         if record is None:
             response = web.json_response(
                 {"error": "unauthorized",

@@ -145,7 +145,9 @@ class FakeNetworkPrinter:
             return
         self.record_dir.mkdir(parents=True, exist_ok=True)
         path = self.record_dir / f"fake-printer-{len(self.jobs):04d}.bin"
-        path.write_bytes(job)
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(job)
+        tmp.replace(path)  # readers never see half a job
         log.info("fake printer: job of %d bytes saved to %s", len(job), path)
 
     async def wait_for(self, predicate, timeout=5.0):

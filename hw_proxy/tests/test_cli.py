@@ -107,7 +107,8 @@ async def test_serve_virtual_end_to_end(demo_process):
                              json={"mode": "total", "amount": "33.98"}) as r:
             assert r.status == 200
         for _ in range(100):
-            if "33.98" in (runtime / "display.txt").read_text():
+            shown = runtime / "display.txt"
+            if shown.exists() and "33.98" in shown.read_text():
                 break
             await asyncio.sleep(0.05)
         assert (runtime / "display.txt").read_text().split("\n")[0] == "TOTAL"

@@ -226,3 +226,37 @@ async def test_dummy_printer_writes_each_job_to_a_file(make_config, start, tmp_p
     assert resp.status == 200
     files = sorted((tmp_path / "run" / "dummy").glob("p58-*.bin"))
     assert [f.read_bytes() for f in files] == [render_receipt(sample("zh"), "58mm")]
+
+
+async def test_drawer_overtakes_a_receipt_waiting_for_paper(net_proxy, fake_printer, sample):
+    client, proxy, token = net_proxy
+    await fake_printer.set_mode("paper_out")
+    resp = await client.post("/api/v1/devices/printer/receipt", headers=auth(token),
+                             json={"receipt": sample("zh"), "wait": 0.1})
+    assert resp.status == 202
+    receipt = proxy.jobs[(await resp.json())["jobs"][0]["job"]]
+    # the cashier still has to give change: the drawer opens without paper
+    resp = await client.post("/api/v1/devices/printer/drawer", headers=auth(token),
+                             json={"wait": 5})
+    assert resp.status == 200, await resp.text()
+    await wait_until(lambda: len(fake_printer.jobs) == 1)
+    assert fake_printer.jobs == [KICK]
+    assert receipt.state == "waiting"
+    await fake_printer.set_mode("online")
+    await wait_until(lambda: receipt.state == "done")
+    assert fake_printer.jobs[-1] == render_receipt(sample("zh"), "80mm")
+
+
+async def test_dummy_reader_simulate(make_config, start):
+    client, proxy = await start(make_config({"reader": {"type": "card_reader",
+                                                        "url": "dummy://reader"}}))
+    token = await pair(client, proxy)
+    queue = proxy.events.subscribe()
+    resp = await client.post("/api/v1/devices/reader/simulate", headers=auth(token),
+                             json={"number": ";88001234?"})
+    assert resp.status == 200
+    event = await asyncio.wait_for(queue.get(), 2)
+    assert event["type"] == "card" and event["number"] == "88001234"
+    resp = await client.post("/api/v1/devices/reader/simulate", headers=auth(token),
+                             json={"number": 5})
+    assert resp.status == 400

@@ -168,3 +168,14 @@ async def test_odoo_compatible_routes(make_config, start):
     body = await resp.json()
     assert body["id"] == 7 and body["result"]["printer"]["status"] == "connected"
     assert json.dumps(body)
+
+
+async def test_token_is_bound_to_the_origin_that_paired(make_config, start):
+    other = "http://localhost:8000"
+    client, proxy = await start(make_config(allowed_origins=[POS, other]))
+    token = await pair(client, proxy, origin=POS)
+    resp = await client.post("/api/v1/devices/printer/drawer", headers=auth(token, other),
+                             json={})
+    assert resp.status == 401
+    resp = await client.post("/api/v1/devices/printer/drawer", headers=auth(token), json={})
+    assert resp.status == 200

@@ -1,6 +1,7 @@
 """Shared device base: state, one job queue + worker + lock per device, job expiry."""
 
 import asyncio
+import collections
 import itertools
 import logging
 import secrets
@@ -71,10 +72,47 @@ class Job:
         return data
 
 
+class JobQueue:
+    """FIFO of jobs, from which urgent kinds (the drawer) can be taken out of turn."""
+
+    def __init__(self):
+        self.jobs = collections.deque()
+        self.ready = asyncio.Event()
+
+    def put_nowait(self, job):
+        self.jobs.append(job)
+        self.ready.set()
+
+    async def get(self):
+        while not self.jobs:
+            self.ready.clear()
+            await self.ready.wait()
+        return self.jobs.popleft()
+
+    def get_nowait(self):
+        return self.jobs.popleft()
+
+    def take(self, kinds):
+        """Remove and return the queued jobs of the given kinds, oldest first."""
+        taken = [j for j in self.jobs if j.kind in kinds]
+        for job in taken:
+            self.jobs.remove(job)
+        return taken
+
+    def empty(self):
+        return not self.jobs
+
+    def qsize(self):
+        return len(self.jobs)
+
+
 class Device:
     type = "device"
     commands = ()  # names of the HTTP commands; each maps to cmd_<name>(payload)
     retryable = (DeviceOffline, PaperOut)
+    # kinds that may overtake a job stuck waiting for the device (the drawer must open
+    # for change even while a receipt waits for paper)
+    urgent = ()
 
     def __init__(self, config, proxy):
         self.config = config
@@ -86,7 +124,7 @@ class Device:
         self.state = UNKNOWN
         self.message = ""
         self.lock = asyncio.Lock()
-        self.queue = asyncio.Queue()
+        self.queue = JobQueue()
         self.tasks = []
         self.current = None
 
@@ -156,7 +194,7 @@ class Device:
             finally:
                 self.current = None
 
-    async def _run(self, job):
+    async def _run(self, job, interleave=True):
         while True:
             if job.expired():
                 log.warning("%s: %s job %s expired, dropped", self.name, job.kind, job.id)
@@ -178,6 +216,12 @@ class Device:
                 if job.ttl <= 0:
                     job.finish("failed", error=exc)
                     return
+                if interleave and job.kind not in self.urgent:
+                    for urgent in self.queue.take(self.urgent):
+                        try:
+                            await self._run(urgent, interleave=False)
+                        except ProxyError as exc2:
+                            urgent.finish("failed", error=exc2)
                 await self.proxy.sleep(self.proxy.config.retry_interval)
                 continue
             except ProxyError as exc:

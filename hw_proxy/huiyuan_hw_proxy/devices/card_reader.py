@@ -5,8 +5,8 @@ import asyncio
 import logging
 import threading
 
-from ..exceptions import ConfigError
-from ..parsers import CardStreamParser, WedgeBuffer, wedge_read
+from ..exceptions import BadRequest, ConfigError
+from ..parsers import CardStreamParser, WedgeBuffer, parse_magstripe, wedge_read
 from ..transports import open_serial, serial_kwargs
 from .base import CONNECTED, DISCONNECTED, UNAVAILABLE, Device
 
@@ -32,6 +32,8 @@ class CardReader(Device):
         except ValueError as exc:
             raise ConfigError(f"card reader {self.name}: {exc}") from None
         self.reconnect_interval = float(self.options.get("reconnect_interval", 2))
+        if self.url.scheme == "dummy":
+            self.commands = ("status", "simulate")
         self._stop = threading.Event()
         self._thread = None
         self.reads = 0
@@ -46,8 +48,8 @@ class CardReader(Device):
         elif self.url.scheme == "evdev":
             self.tasks.append(asyncio.create_task(self._evdev_loop(), name=f"{self.name}-evdev"))
         else:
-            self.set_state(CONNECTED, "dummy reader: reads come from POST /api/v1/devices/"
-                           f"{self.name}/status only")
+            self.set_state(CONNECTED, "dummy reader: POST .../simulate {\"number\": ...} "
+                           "makes a read")
 
     async def stop(self):
         self._stop.set()
@@ -58,6 +60,15 @@ class CardReader(Device):
 
     async def cmd_status(self, payload):
         return 200, {"device": self.status()}
+
+    async def cmd_simulate(self, payload):
+        """Dummy readers only: turn a number into a read as if a card was presented."""
+        number = payload.get("number")
+        if not isinstance(number, str) or not number.strip() or len(number) > 64:
+            raise BadRequest("body.number must be the card number (a string)")
+        read = parse_magstripe(number) or {"kind": "dummy", "number": number.strip()}
+        self.emit(read)
+        return 200, {"read": read}
 
     def status(self):
         data = super().status()

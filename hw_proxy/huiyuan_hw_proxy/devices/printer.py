@@ -29,6 +29,7 @@ def parse_paper_status(byte):
 class Printer(Device):
     type = "printer"
     commands = ("receipt", "drawer", "status", "test")
+    urgent = ("drawer",)
 
     def __init__(self, config, proxy):
         super().__init__(config, proxy)
