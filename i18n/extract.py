@@ -153,7 +153,20 @@ def _module_strings(pool, module):
     return entries
 
 
-def extract(modules):
+def _run(cmd, env, quiet):
+    if not quiet:
+        subprocess.run(cmd, env=env, check=True)
+        return
+    proc = subprocess.run(cmd, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if proc.returncode:
+        sys.stderr.write(proc.stdout[-5000:])
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+
+
+def extract(modules, dump=None, quiet=False):
+    """Activate modules (and their dependencies) in a throw-away SQLite
+    database and return the strings of the `dump` modules (default: all)"""
     with tempfile.TemporaryDirectory(prefix='huiyuan-i18n-') as tmp:
         dbname = 'i18n'
         (Path(tmp) / f'{dbname}.sqlite').touch()
@@ -166,15 +179,13 @@ def extract(modules):
         passfile.write_text(f'throw-away-{os.getpid()}\n')
         env['TRYTONPASSFILE'] = str(passfile)
         admin = ROOT / '.venv' / 'bin' / 'trytond-admin'
-        subprocess.run([str(admin), '-d', dbname, '--all',
-                '--email', 'admin@example.com'],
-            env=env, check=True)
-        subprocess.run([str(admin), '-d', dbname, '-u', *modules,
-                '--activate-dependencies', '-l', LANG],
-            env=env, check=True)
+        _run([str(admin), '-d', dbname, '--all',
+                '--email', 'admin@example.com'], env, quiet)
+        _run([str(admin), '-d', dbname, '-u', *modules,
+                '--activate-dependencies', '-l', LANG], env, quiet)
         out = Path(tmp) / 'strings.json'
-        subprocess.run([str(PYTHON), __file__, '--dump', str(out),
-                *modules], env=env, check=True)
+        _run([str(PYTHON), __file__, '--dump', str(out),
+                *(dump or modules)], env, quiet)
         return json.loads(out.read_text())
 
 

@@ -38,7 +38,7 @@ class Translation(metaclass=PoolMeta):
             and '.' in e.msgctxt.split(':')[-1]]
         if not overrides:
             return super().translation_import(lang, module, po_path)
-        skipped = cls._prepare_overrides(lang, overrides)
+        skipped = cls._prepare_overrides(lang, overrides, module)
         paths = []
         try:
             for pofile in pofiles:
@@ -57,7 +57,7 @@ class Translation(metaclass=PoolMeta):
                 os.unlink(path)
 
     @classmethod
-    def _prepare_overrides(cls, lang, entries):
+    def _prepare_overrides(cls, lang, entries, module):
         """Create the rows the overrides need; return the ids of the entries
         to leave out (their module is not activated or their record gone)"""
         pool = Pool()
@@ -81,7 +81,7 @@ class Translation(metaclass=PoolMeta):
                     translation.name, translation.res_id, translation.src,
                     translation.src_plural)].append(translation)
 
-        skipped, to_create, to_empty = set(), [], []
+        skipped, to_create, to_empty, direct = set(), [], [], []
         for entry in entries:
             ttype, name, res_id = entry.msgctxt.split(':')
             target, fs_id = res_id.split('.', 1)
@@ -98,6 +98,20 @@ class Translation(metaclass=PoolMeta):
             key = cls._override_key(target, ttype, name, db_id,
                 entry.msgid, entry.msgid_plural or None)
             rows = existing.get(key)
+            if rows and len(rows) > 1:
+                # Several rows share the key: the help texts of a
+                # selection (help_selection) differ only by src, which
+                # override_translation does not search on. Apply it here.
+                skipped.add(id(entry))
+                same = [r for r in rows if r.src == entry.msgid]
+                if same:
+                    direct.extend((r, entry.msgstr) for r in same)
+                else:
+                    to_create.append(cls(lang=lang, module=target,
+                            type=ttype, name=name, res_id=db_id,
+                            src=entry.msgid, value=entry.msgstr,
+                            fuzzy=False, overriding_module=module))
+                continue
             if not rows:
                 row = cls(lang=lang, module=target, type=ttype, name=name,
                     res_id=db_id, src=entry.msgid,
@@ -111,6 +125,11 @@ class Translation(metaclass=PoolMeta):
             cls.save(to_create)
         if to_empty:
             cls.write(to_empty, {'value': '', 'fuzzy': False})
+        for row, value in direct:
+            row.value = value
+            row.fuzzy = False
+            row.overriding_module = module
+        cls.save([r for r, _ in direct])
         return skipped
 
     @staticmethod

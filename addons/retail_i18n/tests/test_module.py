@@ -80,7 +80,8 @@ class RetailI18nTestCase(ModuleTestCase):
                 ('res_id', '=', db_id),
                 ('module', '=', module),
                 ]
-            if ttype in {'report', 'view', 'wizard_button', 'selection'}:
+            if ttype in {'report', 'view', 'wizard_button', 'selection',
+                    'help'}:
                 domain.append(('src', '=', entry.msgid))
             rows = Translation.search(domain)
             if ([(r.value, r.fuzzy) for r in rows]
