@@ -23,7 +23,7 @@ mkdir -p "$TRYTOND_DATABASE__PATH" var/log var/stamps
 BIN="$ROOT/.venv/bin"
 ADMIN_PASSWORD="${HUIYUAN_ADMIN_PASSWORD:-admin-demo}"
 
-modules=$(for d in addons/*/; do [ -f "$d/tryton.cfg" ] && basename "$d"; done | tr '\n' ' ')
+modules="$(grep -v '^#' data/modules.txt | tr '\n' ' ') $(for d in addons/*/; do [ -f "$d/tryton.cfg" ] && basename "$d"; done | tr '\n' ' ')"
 addons_hash=$(find addons -type f \( -name '*.py' -o -name '*.xml' -o -name '*.cfg' -o -name '*.po' \) \
     -not -path '*/__pycache__/*' -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-16)
 stamp="var/stamps/db-$(echo "$TRYTOND_DATABASE__URI/$DB" | sha256sum | cut -c1-12)"

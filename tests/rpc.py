@@ -1,6 +1,7 @@
 """A small JSON-RPC client for trytond, over real HTTP."""
 import base64
 import json
+import urllib.error
 import urllib.request
 from decimal import Decimal
 
@@ -23,7 +24,7 @@ def _hook(obj):
 
 class Client:
     def __init__(self, url, database):
-        self.url = f'{url}/{database}/'
+        self.url = f'{url}/{database}/rpc/'
         self.auth = None
         self.context = {}
         self._id = 0
@@ -36,8 +37,11 @@ class Client:
             headers={'Content-Type': 'application/json'})
         if self.auth:
             request.add_header('Authorization', self.auth)
-        with urllib.request.urlopen(request, timeout=60) as response:
-            result = json.loads(response.read(), object_hook=_hook)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                result = json.loads(response.read(), object_hook=_hook)
+        except urllib.error.HTTPError as error:
+            raise RPCError(error.code, error.reason) from error
         if result.get('error'):
             raise RPCError(result['error'])
         return result['result']
