@@ -20,6 +20,8 @@ from trytond.modules.retail_member.tools import mask_mobile, normalize_mobile, p
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, ModuleTestCase, with_transaction
 
+from .tools import make_sheet, read_sheet
+
 
 class ToolsTestCase(unittest.TestCase):
     "Test the pure helpers"
@@ -442,6 +444,219 @@ class RetailMemberTestCase(CompanyTestMixin, ModuleTestCase):
             sale.member = self._member(company, name='Other')
             sale.on_change_member()
             self.assertIsNone(sale.member_card)
+
+    def _importer(self, company, header, rows):
+        from trytond.modules.retail_member.exchange import MemberImporter
+        importer = MemberImporter(company, batch=3)
+        importer.read(make_sheet(header, rows))
+        importer.check()
+        return importer
+
+    def _setup_import(self, company):
+        pool = Pool()
+        Tier = pool.get('retail.member.tier')
+        Shop = pool.get('retail.shop')
+        Tier.create([{'name': 'Gold', 'code': 'GOLD', 'rank': 2}])
+        Shop.create([{'name': 'Main', 'code': 'SH01'}])
+
+    @with_transaction()
+    def test_import(self):
+        "Import members with cards, tiers, shops and tags"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Card = pool.get('retail.member.card')
+        company = create_company()
+        with set_company(company):
+            self._setup_import(company)
+            header = [
+                'member_number', '姓名', 'mobile', 'birth_date', 'gender',
+                'tier_code', 'card_number', 'card_medium', 'card_named',
+                'shop_code', 'tags', 'consent_sms', 'consent_email',
+                'join_date']
+            rows = [
+                ['V1', '张三', 13812345678, dt.datetime(1990, 5, 4), '女',
+                    'GOLD', 88000001, 'rfid', '是', 'SH01', '咖啡, 烘焙',
+                    'yes', 0, '2024-01-15'],
+                [None, 'Li Lei', '+86 139 0000 1111', '1985/12/01', 'male',
+                    None, 'A-2', None, 'no', None, '咖啡', None, True,
+                    None],
+                [None, 'Han Meimei', None, None, None, None, None, None,
+                    None, None, None, None, None, None],
+                [None, None, None, None, None, None, None, None, None,
+                    None, None, None, None, None],
+                ['V4', 'Wang', None, None, 'other', None, None, None, None,
+                    None, None, None, None, None],
+                ]
+            importer = self._importer(company, header, rows)
+            self.assertEqual(importer.rejections, [])
+            self.assertEqual(len(importer.rows), 4)
+            self.assertEqual(importer.create(), 4)
+
+            zhang, = Party.search([('member_number', '=', 'V1')])
+            self.assertEqual(zhang.name, '张三')
+            self.assertEqual(zhang.member_mobile, '+8613812345678')
+            self.assertEqual(zhang.birth_date, dt.date(1990, 5, 4))
+            self.assertEqual(zhang.gender, 'female')
+            self.assertEqual(zhang.member_tier.code, 'GOLD')
+            self.assertEqual(zhang.member_shop.code, 'SH01')
+            self.assertEqual(
+                sorted(c.name for c in zhang.categories), ['咖啡', '烘焙'])
+            self.assertTrue(zhang.consent_sms)
+            self.assertFalse(zhang.consent_email)
+            self.assertEqual(zhang.join_date, dt.date(2024, 1, 15))
+            card, = zhang.member_cards
+            self.assertEqual(
+                (card.number, card.medium, card.named, card.state),
+                ('88000001', 'rfid', True, 'active'))
+
+            li, = Party.search([('name', '=', 'Li Lei')])
+            self.assertTrue(li.member_number)
+            self.assertEqual(li.member_mobile, '+8613900001111')
+            self.assertEqual(li.join_date, Pool().get('ir.date').today())
+            card, = li.member_cards
+            self.assertEqual(
+                (card.number, card.medium, card.named),
+                ('A-2', 'magstripe', False))
+            self.assertEqual(
+                {c.name for c in li.categories}, {'咖啡'})
+            self.assertEqual(Card.identify('A-2')[0], li)
+            self.assertEqual(Card.identify('13900001111')[0], li)
+            self.assertEqual(
+                len(Party.search([('is_member', '=', True)])), 4)
+
+    @with_transaction()
+    def test_import_rejections(self):
+        "Every bad cell is reported with row, column and reason"
+        pool = Pool()
+        Party = pool.get('party.party')
+        company = create_company()
+        with set_company(company):
+            self._setup_import(company)
+            existing = self._member(
+                company, member_number='OLD', member_mobile='13700000000')
+            self._card(existing, 'C-OLD')
+            future = Pool().get('ir.date').today() + dt.timedelta(days=3)
+            header = [
+                'member_number', 'name', 'mobile', 'birth_date', 'gender',
+                'tier_code', 'card_number', 'card_medium', 'card_named',
+                'shop_code', 'consent_sms', 'join_date']
+            rows = [
+                ['OK1', 'Good', '13812345678', None, None, 'GOLD', 'C1',
+                    None, None, 'SH01', None, None],  # row 2
+                [None, None, '12345', future, 'x', 'NOPE', 'C1', 'tape',
+                    'maybe', 'SH99', 'perhaps', 'yesterday'],  # row 3
+                ['OLD', 'Dup', '+86 138 1234 5678', 'abc', None, None,
+                    'C-OLD', None, None, None, None, None],  # row 4
+                ['OK1', 'Dup2', '137 0000 0000', None, None, None, None,
+                    'rfid', None, None, None, None],  # row 5
+                ]
+            importer = self._importer(company, header, rows)
+            found = {(r.row, r.column) for r in importer.rejections}
+            self.assertEqual(found, {
+                    (3, 'name'), (3, 'mobile'), (3, 'birth_date'),
+                    (3, 'gender'), (3, 'tier_code'), (3, 'card_number'),
+                    (3, 'card_medium'), (3, 'card_named'),
+                    (3, 'shop_code'), (3, 'consent_sms'), (3, 'join_date'),
+                    (4, 'member_number'), (4, 'mobile'), (4, 'birth_date'),
+                    (4, 'card_number'),
+                    (5, 'member_number'), (5, 'mobile'),
+                    (5, 'card_medium'),
+                    })
+            reasons = {(r.row, r.column): r.reason
+                for r in importer.rejections}
+            self.assertIn('row 2', reasons[(4, 'mobile')])
+            self.assertIn('already', reasons[(5, 'mobile')])
+            self.assertIn('future', reasons[(3, 'birth_date')])
+            self.assertEqual(
+                [r.row for r in importer.rejections],
+                sorted(r.row for r in importer.rejections))
+            with self.assertRaises(UserError):
+                importer.create()
+            self.assertEqual(
+                Party.search([('is_member', '=', True)]), [existing])
+
+            from trytond.modules.retail_member.exchange import rejections_xlsx
+            sheet = read_sheet(rejections_xlsx(importer.rejections))
+            self.assertEqual(len(sheet), len(importer.rejections) + 1)
+            self.assertEqual(sheet[1][:3], [3, 'name', None])
+            self.assertTrue(sheet[1][3])
+
+    @with_transaction()
+    def test_import_bad_files(self):
+        "A file that is not xlsx or has wrong columns is refused"
+        from trytond.modules.retail_member.exchange import MemberImporter
+        company = create_company()
+        with set_company(company):
+            cases = [
+                (b'not an excel file', 'not an Excel'),
+                (b'PK\x03\x04garbage', 'not an Excel'),
+                (make_sheet(['name', 'colour'], [['A', 'red']]),
+                    'colour'),
+                (make_sheet(['mobile'], [['13812345678']]), 'name'),
+                (make_sheet(['name', 'Name'], [['A', 'B']]), 'twice'),
+                (make_sheet(['name'], []), 'no member rows'),
+                ]
+            for data, text in cases:
+                with self.subTest(text=text):
+                    with self.assertRaises(UserError) as cm:
+                        MemberImporter(company).read(data)
+                    self.assertIn(text, cm.exception.message)
+
+    @with_transaction()
+    def test_export(self):
+        "Export writes the import columns, masked on request"
+        from trytond.modules.retail_member.exchange import (
+            COLUMN_KEYS,
+            MemberExporter,
+            MemberImporter,
+        )
+        pool = Pool()
+        Category = pool.get('party.category')
+        company = create_company()
+        with set_company(company):
+            self._setup_import(company)
+            tag, = Category.create([{'name': 'VIP'}])
+            party = self._member(
+                company, member_number='M1', member_mobile='13812345678',
+                birth_date=dt.date(1990, 1, 2),
+                categories=[('add', [tag.id])])
+            card = self._card(party, 'C1')
+            Pool().get('retail.member.card').replace_card(card, 'C2')
+            self._member(company, name='Other', member_number='M2')
+
+            rows = read_sheet(MemberExporter(company, mask=False).export())
+            self.assertEqual(rows[0], COLUMN_KEYS)
+            values = dict(zip(rows[0], rows[1]))
+            self.assertEqual(values['member_number'], 'M1')
+            self.assertEqual(values['mobile'], '+8613812345678')
+            self.assertEqual(values['card_number'], 'C2')
+            self.assertEqual(values['tags'], 'VIP')
+            self.assertEqual(len(rows), 3)
+
+            masked = read_sheet(MemberExporter(company).export())
+            self.assertEqual(
+                dict(zip(masked[0], masked[1]))['mobile'], '138****5678')
+
+            # the export reads back as an import sheet
+            importer = MemberImporter(company)
+            importer.read(MemberExporter(company, mask=False).export())
+            importer.check()
+            self.assertEqual(
+                {r.column for r in importer.rejections},
+                {'member_number', 'mobile', 'card_number'})
+
+    @with_transaction()
+    def test_template(self):
+        "The template has the import columns and reads as a header"
+        from trytond.modules.retail_member.exchange import COLUMN_KEYS, MemberImporter
+        from trytond.modules.retail_member.template import build_template
+        company = create_company()
+        with set_company(company):
+            data = build_template()
+            self.assertEqual(read_sheet(data)[0], COLUMN_KEYS)
+            with self.assertRaises(UserError) as cm:
+                MemberImporter(company).read(data)
+            self.assertIn('no member rows', cm.exception.message)
 
 
 del ModuleTestCase

@@ -1,0 +1,761 @@
+# This file is part of Huiyuan.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Excel import and export of members with their card, tier and shop.
+
+The sheet has one header row naming the columns (COLUMNS keys or their
+Chinese labels, in any order) and one member per row. A batch is
+all-or-nothing: the import writes nothing unless every row is valid."""
+import datetime as dt
+import logging
+import re
+import time
+import zipfile
+from io import BytesIO
+
+from sql.operators import NotEqual
+
+from trytond.i18n import gettext
+from trytond.model import ModelView, fields
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction, check_access
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .exceptions import MemberImportError
+from .tools import mask_mobile, normalize_mobile
+
+try:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+except ImportError:
+    openpyxl = None
+    InvalidFileException = ValueError
+
+logger = logging.getLogger(__name__)
+
+# key, Chinese label, required
+COLUMNS = [
+    ('member_number', "会员号", False),
+    ('name', "姓名", True),
+    ('mobile', "手机号", False),
+    ('birth_date', "生日", False),
+    ('gender', "性别", False),
+    ('tier_code', "等级代码", False),
+    ('card_number', "卡号", False),
+    ('card_medium', "卡介质", False),
+    ('card_named', "记名", False),
+    ('shop_code', "开卡门店代码", False),
+    ('tags', "标签", False),
+    ('consent_sms', "短信营销同意", False),
+    ('consent_email', "邮件营销同意", False),
+    ('join_date', "入会日期", False),
+    ]
+COLUMN_KEYS = [c[0] for c in COLUMNS]
+GENDERS = {
+    'female': 'female', 'f': 'female', '女': 'female', '女性': 'female',
+    'male': 'male', 'm': 'male', '男': 'male', '男性': 'male',
+    'other': 'other', 'o': 'other', '其他': 'other',
+    }
+MEDIA = {
+    'magstripe': 'magstripe', '磁条卡': 'magstripe', '磁条': 'magstripe',
+    'rfid': 'rfid', '射频卡': 'rfid', 'ic': 'ic', 'ic卡': 'ic',
+    'qr': 'qr', '二维码': 'qr', 'virtual': 'virtual', '电子卡': 'virtual',
+    '虚拟卡': 'virtual',
+    }
+TRUE = {'1', 'true', 'yes', 'y', 'x', '是', '对', '√'}
+FALSE = {'0', 'false', 'no', 'n', '否', ''}
+TAG_SEPARATORS = re.compile(r'[,，;；、|]')
+BATCH = 1000
+IN_MAX = 500
+CHAR_LIMIT = 200
+REJECTION_HEADER = ["行 Row", "列 Column", "值 Value", "原因 Reason"]
+
+
+class Rejection:
+    __slots__ = ('row', 'column', 'value', 'reason')
+
+    def __init__(self, row, column, value, reason):
+        self.row = row
+        self.column = column
+        self.value = value
+        self.reason = reason
+
+    def __repr__(self):
+        return (f'Rejection({self.row}, {self.column!r}, {self.value!r}, '
+            f'{self.reason!r})')
+
+
+class MemberImporter:
+    """Read, check and create members from an .xlsx sheet.
+
+    read() parses the sheet, check() validates every row against the
+    database in a few bulk queries and returns the rejections, create()
+    writes the valid rows in batches (one ORM create per batch)."""
+
+    def __init__(self, company, batch=BATCH):
+        self.company = company
+        self.batch = batch
+        self.rows = []
+        self.rejections = []
+        self.columns = []
+        self._tags = set()
+
+    # Reading
+
+    def read(self, data):
+        if openpyxl is None:
+            raise MemberImportError(gettext(
+                    'retail_member.msg_import_openpyxl'))
+        try:
+            workbook = openpyxl.load_workbook(
+                BytesIO(data), read_only=True, data_only=True)
+        except (zipfile.BadZipFile, InvalidFileException, KeyError,
+                OSError, ValueError, TypeError) as exception:
+            raise MemberImportError(gettext(
+                    'retail_member.msg_import_not_xlsx')) from exception
+        try:
+            sheet = workbook.worksheets[0]
+            lines = sheet.iter_rows(values_only=True)
+            header = next(lines, None)
+            self.columns = self._parse_header(header)
+            for number, line in enumerate(lines, 2):
+                if line is None or all(
+                        v is None or (isinstance(v, str) and not v.strip())
+                        for v in line):
+                    continue
+                self.rows.append((number, self._parse_line(number, line)))
+        finally:
+            workbook.close()
+        if not self.rows:
+            raise MemberImportError(gettext(
+                    'retail_member.msg_import_empty'))
+        return self.rows
+
+    def _parse_header(self, header):
+        aliases = {}
+        for key, label, _ in COLUMNS:
+            aliases[key] = key
+            aliases[label] = key
+        columns = []
+        for cell in header or ():
+            name = str(cell).strip() if cell is not None else ''
+            if not name:
+                columns.append(None)
+                continue
+            key = aliases.get(name.lower()) or aliases.get(name)
+            if key is None:
+                raise MemberImportError(gettext(
+                        'retail_member.msg_import_column_unknown',
+                        column=name, columns=', '.join(COLUMN_KEYS)))
+            if key in columns:
+                raise MemberImportError(gettext(
+                        'retail_member.msg_import_column_duplicate',
+                        column=name))
+            columns.append(key)
+        for key, label, required in COLUMNS:
+            if required and key not in columns:
+                raise MemberImportError(gettext(
+                        'retail_member.msg_import_column_missing',
+                        column=key, label=label))
+        return columns
+
+    def _reject(self, row, column, value, message, params=None):
+        self.rejections.append(Rejection(
+                row, column, value,
+                gettext('retail_member.' + message, **(params or {}))))
+
+    def _parse_line(self, row, line):
+        values = {}
+        for key, value in zip(self.columns, line):
+            if key is None:
+                continue
+            if isinstance(value, str):
+                value = value.strip()
+                if not value:
+                    value = None
+            if value is None:
+                continue
+            parser = getattr(self, '_parse_' + key, self._parse_char)
+            try:
+                values[key] = parser(value)
+            except _Invalid as invalid:
+                self._reject(
+                    row, key, value, invalid.message, invalid.kwargs)
+        return values
+
+    @staticmethod
+    def _text(value):
+        if isinstance(value, bool):
+            raise _Invalid('msg_import_text_invalid')
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise _Invalid('msg_import_text_invalid')
+            value = int(value)
+        if isinstance(value, (dt.date, dt.datetime, dt.time)):
+            raise _Invalid('msg_import_text_invalid')
+        value = str(value).strip()
+        if len(value) > CHAR_LIMIT:
+            raise _Invalid('msg_import_text_long', limit=CHAR_LIMIT)
+        return value
+
+    _parse_char = _text
+    _parse_member_number = _text
+    _parse_name = _text
+    _parse_tier_code = _text
+    _parse_card_number = _text
+    _parse_shop_code = _text
+
+    def _parse_mobile(self, value):
+        mobile = normalize_mobile(self._text(value))
+        if not mobile:
+            raise _Invalid('msg_import_mobile_invalid')
+        return mobile
+
+    @staticmethod
+    def _date(value):
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, str):
+            for format_ in ['%Y-%m-%d', '%Y/%m/%d', '%Y%m%d', '%Y.%m.%d']:
+                try:
+                    return dt.datetime.strptime(value, format_).date()
+                except ValueError:
+                    continue
+        raise _Invalid('msg_import_date_invalid')
+
+    def _parse_birth_date(self, value):
+        value = self._date(value)
+        if value > Pool().get('ir.date').today():
+            raise _Invalid('msg_import_birth_date_future')
+        return value
+
+    def _parse_join_date(self, value):
+        return self._date(value)
+
+    def _parse_gender(self, value):
+        gender = GENDERS.get(str(value).strip().lower())
+        if not gender:
+            raise _Invalid('msg_import_gender_invalid')
+        return gender
+
+    def _parse_card_medium(self, value):
+        medium = MEDIA.get(str(value).strip().lower())
+        if not medium:
+            raise _Invalid('msg_import_medium_invalid')
+        return medium
+
+    @staticmethod
+    def _bool(value):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, (int, float)) and value in {0, 1}:
+            return bool(value)
+        text = str(value).strip().lower()
+        if text in TRUE:
+            return True
+        if text in FALSE:
+            return False
+        raise _Invalid('msg_import_bool_invalid')
+
+    _parse_card_named = _bool
+    _parse_consent_sms = _bool
+    _parse_consent_email = _bool
+
+    def _parse_tags(self, value):
+        tags = []
+        for tag in TAG_SEPARATORS.split(self._text(value)):
+            tag = tag.strip()
+            if tag and tag not in tags:
+                tags.append(tag)
+        return tags
+
+    # Checking
+
+    def check(self):
+        """Validate every row; return the rejections sorted by row"""
+        start = time.monotonic()
+        company = self.company
+        rows = self.rows
+        for row, values in rows:
+            if not values.get('name'):
+                self._reject(
+                    row, 'name', None, 'msg_import_required', {'column': 'name'})
+            if 'card_number' not in values:
+                for key in ['card_medium', 'card_named']:
+                    if key in values:
+                        self._reject(
+                            row, key, values[key],
+                            'msg_import_card_missing')
+
+        self._check_unique(
+            'mobile', 'msg_import_mobile_duplicate',
+            self._existing_members('member_mobile'),
+            'msg_import_mobile_exists')
+        self._check_unique(
+            'member_number', 'msg_import_number_duplicate',
+            self._existing_members('member_number'),
+            'msg_import_number_exists')
+        self._check_unique(
+            'card_number', 'msg_import_card_duplicate',
+            self._existing_cards(), 'msg_import_card_exists')
+
+        pool = Pool()
+        Tier = pool.get('retail.member.tier')
+        Shop = pool.get('retail.shop')
+        self._tiers = {t.code: t.id for t in Tier.search([
+                    ('company', '=', company.id),
+                    ])}
+        self._shops = {s.code: s.id for s in Shop.search([
+                    ('company', '=', company.id),
+                    ])}
+        for row, values in rows:
+            code = values.get('tier_code')
+            if code is not None and code not in self._tiers:
+                self._reject(
+                    row, 'tier_code', code, 'msg_import_tier_unknown')
+            code = values.get('shop_code')
+            if code is not None and code not in self._shops:
+                self._reject(
+                    row, 'shop_code', code, 'msg_import_shop_unknown')
+            self._tags.update(values.get('tags', []))
+        self.rejections.sort(key=lambda r: (
+                r.row, COLUMN_KEYS.index(r.column)
+                if r.column in COLUMN_KEYS else -1))
+        logger.info(
+            "member import: %d rows checked, %d rejections in %.2fs",
+            len(rows), len(self.rejections), time.monotonic() - start)
+        return self.rejections
+
+    def _check_unique(self, key, duplicate_msg, existing, exists_msg):
+        seen = {}
+        for row, values in self.rows:
+            value = values.get(key)
+            if value is None:
+                continue
+            if value in seen:
+                self._reject(
+                    row, key, value, duplicate_msg, {'other': seen[value]})
+            else:
+                seen[value] = row
+        found = existing(list(seen))
+        for value in found:
+            self._reject(seen[value], key, value, exists_msg)
+
+    def _existing_members(self, column):
+        def existing(values):
+            pool = Pool()
+            Party = pool.get('party.party')
+            party = Party.__table__()
+            cursor = Transaction().connection.cursor()
+            found = set()
+            for sub in grouped_slice(values, IN_MAX):
+                cursor.execute(*party.select(
+                        getattr(party, column),
+                        where=(party.member_company == self.company.id)
+                        & getattr(party, column).in_(list(sub))))
+                found.update(v for v, in cursor)
+            return found
+        return existing
+
+    def _existing_cards(self):
+        def existing(values):
+            pool = Pool()
+            Card = pool.get('retail.member.card')
+            card = Card.__table__()
+            cursor = Transaction().connection.cursor()
+            found = set()
+            for sub in grouped_slice(values, IN_MAX):
+                cursor.execute(*card.select(
+                        card.number,
+                        where=(card.company == self.company.id)
+                        & card.number.in_(list(sub))
+                        & NotEqual(card.state, 'closed')))
+                found.update(v for v, in cursor)
+            return found
+        return existing
+
+    # Writing
+
+    def create(self):
+        "Create the members and their cards; return the number of members"
+        if self.rejections:
+            raise MemberImportError(gettext(
+                    'retail_member.msg_import_rejected',
+                    count=len(self.rejections)))
+        pool = Pool()
+        Party = pool.get('party.party')
+        Card = pool.get('retail.member.card')
+        Date = pool.get('ir.date')
+        today = Date.today()
+        start = time.monotonic()
+        tags = self._tag_ids()
+        total = len(self.rows)
+        created = 0
+        for sub in grouped_slice(self.rows, self.batch):
+            sub = list(sub)
+            to_create = []
+            for _, values in sub:
+                to_create.append({
+                        'name': values['name'],
+                        'is_member': True,
+                        'member_company': self.company.id,
+                        'member_number': values.get('member_number'),
+                        'member_mobile': values.get('mobile'),
+                        'birth_date': values.get('birth_date'),
+                        'gender': values.get('gender'),
+                        'member_tier': self._tiers.get(
+                            values.get('tier_code')),
+                        'member_shop': self._shops.get(
+                            values.get('shop_code')),
+                        'consent_sms': values.get('consent_sms', False),
+                        'consent_email': values.get('consent_email', False),
+                        'join_date': values.get('join_date', today),
+                        'categories': [('add', [
+                                    tags[t] for t in values.get('tags', [])])],
+                        })
+            parties = Party.create(to_create)
+            cards = []
+            for (_, values), party in zip(sub, parties):
+                if values.get('card_number'):
+                    cards.append({
+                            'company': self.company.id,
+                            'number': values['card_number'],
+                            'party': party.id,
+                            'medium': values.get('card_medium', 'magstripe'),
+                            'named': values.get('card_named', True),
+                            'issue_date': values.get('join_date', today),
+                            })
+            if cards:
+                Card.create(cards)
+            created += len(parties)
+            elapsed = time.monotonic() - start
+            logger.info(
+                "member import: %d/%d rows written (%.0f rows/s)",
+                created, total, created / elapsed if elapsed else 0)
+        return created
+
+    def _tag_ids(self):
+        "Map tag names to party categories, creating the missing ones"
+        pool = Pool()
+        Category = pool.get('party.category')
+        names = sorted(self._tags)
+        if not names:
+            return {}
+        tags = {}
+        for sub in grouped_slice(names, IN_MAX):
+            for category in Category.search([
+                        ('name', 'in', list(sub)),
+                        ('parent', '=', None),
+                        ]):
+                tags.setdefault(category.name, category.id)
+        missing = [n for n in names if n not in tags]
+        if missing:
+            for category in Category.create([
+                        {'name': n} for n in missing]):
+                tags[category.name] = category.id
+        return tags
+
+
+class _Invalid(Exception):
+    def __init__(self, message, **kwargs):
+        super().__init__(message)
+        self.message = message
+        self.kwargs = kwargs
+
+
+def rejections_xlsx(rejections):
+    "An .xlsx listing the rejections, one per row"
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet('rejections')
+    sheet.append(REJECTION_HEADER)
+    for rejection in rejections:
+        value = rejection.value
+        if value is not None and not isinstance(
+                value, (int, float, dt.date, dt.datetime)):
+            value = str(value)
+        sheet.append([
+                rejection.row, rejection.column, value, rejection.reason])
+    output = BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+class MemberExporter:
+    """Write the members of a company to an .xlsx with the import columns.
+
+    The mobile is masked unless the user may read it."""
+
+    def __init__(self, company, mask=True, active_only=True):
+        self.company = company
+        self.mask = mask
+        self.active_only = active_only
+        self.count = 0
+
+    def export(self):
+        pool = Pool()
+        Party = pool.get('party.party')
+        Card = pool.get('retail.member.card')
+        Category = pool.get('party.category')
+        workbook = openpyxl.Workbook(write_only=True)
+        sheet = workbook.create_sheet('members')
+        sheet.append(COLUMN_KEYS)
+        domain = [
+            ('is_member', '=', True),
+            ('member_company', '=', self.company.id),
+            ]
+        context = {} if self.active_only else {'active_test': False}
+        with Transaction().set_context(**context):
+            ids = [p.id for p in Party.search(
+                    domain, order=[('member_number', 'ASC'), ('id', 'ASC')])]
+        tier_codes = {}
+        shop_codes = {}
+        tag_names = {}
+        fnames = [
+            'member_number', 'name', 'member_mobile', 'birth_date',
+            'gender', 'member_tier', 'member_shop', 'categories',
+            'consent_sms', 'consent_email', 'join_date']
+        for sub in grouped_slice(ids, BATCH):
+            sub = list(sub)
+            parties = Party.read(sub, fnames)
+            cards = {}
+            for card in Card.search_read([
+                        ('party', 'in', sub),
+                        ('state', 'not in', ['closed', 'replaced']),
+                        ], order=[('id', 'ASC')],
+                    fields_names=['party', 'number', 'medium', 'named',
+                        'state']):
+                current = cards.get(card['party'])
+                if current is None or (
+                        current['state'] != 'active'
+                        and card['state'] == 'active'):
+                    cards[card['party']] = card
+            self._load_names(
+                'retail.member.tier', 'code', tier_codes,
+                {p['member_tier'] for p in parties})
+            self._load_names(
+                'retail.shop', 'code', shop_codes,
+                {p['member_shop'] for p in parties})
+            self._load_names(
+                Category.__name__, 'name', tag_names,
+                {c for p in parties for c in p['categories']})
+            for party in parties:
+                card = cards.get(party['id'], {})
+                mobile = party['member_mobile']
+                if self.mask:
+                    mobile = mask_mobile(mobile)
+                sheet.append([
+                        party['member_number'],
+                        party['name'],
+                        mobile,
+                        party['birth_date'],
+                        party['gender'],
+                        tier_codes.get(party['member_tier']),
+                        card.get('number'),
+                        card.get('medium'),
+                        card.get('named') if card else None,
+                        shop_codes.get(party['member_shop']),
+                        ', '.join(
+                            tag_names[c] for c in party['categories']),
+                        party['consent_sms'],
+                        party['consent_email'],
+                        party['join_date'],
+                        ])
+            self.count += len(parties)
+        output = BytesIO()
+        workbook.save(output)
+        return output.getvalue()
+
+    @staticmethod
+    def _load_names(model, field, cache, ids):
+        ids = [i for i in ids if i is not None and i not in cache]
+        if not ids:
+            return
+        Model = Pool().get(model)
+        with Transaction().set_context(active_test=False):
+            for record in Model.read(ids, [field]):
+                cache[record['id']] = record[field]
+
+
+def _user_company():
+    "The company of the context, if the user may work for it"
+    pool = Pool()
+    Company = pool.get('company.company')
+    User = pool.get('res.user')
+    transaction = Transaction()
+    company = transaction.context.get('company')
+    if company is None or (
+            transaction.user and company not in User.get_companies()):
+        raise MemberImportError(gettext(
+                'retail_member.msg_import_company'))
+    return Company(company)
+
+
+class MemberImportStart(ModelView):
+    __name__ = 'retail.member.import.start'
+    file = fields.Binary("File", required=True, filename='filename')
+    filename = fields.Char("File Name", readonly=True)
+    template = fields.Binary(
+        "Template", readonly=True, filename='template_name')
+    template_name = fields.Char("Template Name", readonly=True)
+
+
+class MemberImportResult(ModelView):
+    __name__ = 'retail.member.import.result'
+    rows = fields.Integer("Rows", readonly=True)
+    rejected = fields.Integer("Rejected Rows", readonly=True)
+    rejections = fields.Integer("Rejections", readonly=True)
+    report = fields.Binary(
+        "Rejections File", readonly=True, filename='report_name',
+        states={
+            'invisible': ~Eval('rejections'),
+            })
+    report_name = fields.Char("Rejections File Name", readonly=True)
+    summary = fields.Text("Summary", readonly=True)
+
+
+class MemberImportDone(ModelView):
+    __name__ = 'retail.member.import.done'
+    created = fields.Integer("Members Created", readonly=True)
+    duration = fields.Float("Duration (s)", digits=(16, 2), readonly=True)
+
+
+class MemberImport(Wizard):
+    "Import members from an Excel sheet: check everything, then import"
+    __name__ = 'retail.member.import'
+    start = StateView(
+        'retail.member.import.start',
+        'retail_member.member_import_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Check", 'check', 'tryton-ok', default=True),
+            ])
+    check = StateTransition()
+    rejected = StateView(
+        'retail.member.import.result',
+        'retail_member.member_import_rejected_view_form', [
+            Button("Close", 'end', 'tryton-close'),
+            Button("Back", 'start', 'tryton-back', default=True),
+            ])
+    ready = StateView(
+        'retail.member.import.result',
+        'retail_member.member_import_ready_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Import", 'import_', 'tryton-ok', default=True),
+            ])
+    import_ = StateTransition()
+    done = StateView(
+        'retail.member.import.done',
+        'retail_member.member_import_done_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+
+    def default_start(self, fields):
+        from .template import build_template
+        return {
+            'template': build_template(),
+            'template_name': 'member_import_template.xlsx',
+            }
+
+    def _importer(self):
+        importer = MemberImporter(_user_company())
+        importer.read(self.start.file)
+        importer.check()
+        return importer
+
+    def transition_check(self):
+        importer = self._importer()
+        self._result = {
+            'rows': len(importer.rows),
+            'rejected': len({r.row for r in importer.rejections}),
+            'rejections': len(importer.rejections),
+            }
+        if importer.rejections:
+            self._result['report'] = rejections_xlsx(importer.rejections)
+            self._result['report_name'] = 'rejections.xlsx'
+            self._result['summary'] = '\n'.join(
+                f'{r.row} {r.column}: {r.reason}'
+                for r in importer.rejections[:200])
+            return 'rejected'
+        return 'ready'
+
+    def default_rejected(self, fields):
+        return getattr(self, '_result', {})
+
+    def default_ready(self, fields):
+        return getattr(self, '_result', {})
+
+    def transition_import_(self):
+        importer = self._importer()
+        start = time.monotonic()
+        self._done = {
+            'created': importer.create(),
+            'duration': time.monotonic() - start,
+            }
+        return 'done'
+
+    def default_done(self, fields):
+        return getattr(self, '_done', {})
+
+
+class MemberExportStart(ModelView):
+    __name__ = 'retail.member.export.start'
+    active_only = fields.Boolean(
+        "Active Only", help="Leave out the members that are archived.")
+
+
+class MemberExportResult(ModelView):
+    __name__ = 'retail.member.export.result'
+    file = fields.Binary("File", readonly=True, filename='filename')
+    filename = fields.Char("File Name", readonly=True)
+    count = fields.Integer("Members", readonly=True)
+    masked = fields.Boolean("Mobiles Masked", readonly=True)
+
+
+class MemberExport(Wizard):
+    "Export the members to an Excel sheet"
+    __name__ = 'retail.member.export'
+    start = StateView(
+        'retail.member.export.start',
+        'retail_member.member_export_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Export", 'export', 'tryton-ok', default=True),
+            ])
+    export = StateTransition()
+    result = StateView(
+        'retail.member.export.result',
+        'retail_member.member_export_result_view_form', [
+            Button("Close", 'end', 'tryton-close', default=True),
+            ])
+
+    def default_start(self, fields):
+        return {'active_only': True}
+
+    def transition_export(self):
+        company = _user_company()
+        exporter = MemberExporter(
+            company, mask=not can_read_mobile(),
+            active_only=self.start.active_only)
+        data = exporter.export()
+        self._result = {
+            'file': data,
+            'filename': 'members-%s.xlsx' % (
+                Pool().get('ir.date').today().isoformat()),
+            'count': exporter.count,
+            'masked': exporter.mask,
+            }
+        return 'result'
+
+    def default_result(self, fields):
+        return getattr(self, '_result', {})
+
+
+def can_read_mobile():
+    "Whether the user may see full member mobiles"
+    FieldAccess = Pool().get('ir.model.field.access')
+    with check_access():
+        return FieldAccess.check(
+            'party.party', ['member_mobile'], 'read',
+            raise_exception=False)
+
