@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,7 +128,7 @@ def run_pytest(target, backend, log_dir):
     proc = subprocess.run(cmd, env=env, cwd=ROOT, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = proc.stdout
-    (log_dir / f'{target}-{backend}.log').write_text(out)
+    (log_dir / f'{target.replace("/", "-")}-{backend}.log').write_text(out)
     passed = failed = skipped = 0
     last = [line for line in out.splitlines() if line.strip()]
     summary = last[-1] if last else ''
@@ -152,29 +153,40 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--backend', default=os.environ.get(
             'HUIYUAN_BACKEND', 'sqlite'), choices=['sqlite', 'postgresql'])
+    parser.add_argument('-j', '--jobs', type=int, default=int(
+            os.environ.get('HUIYUAN_TEST_JOBS', os.cpu_count() or 1)),
+        help='parts run at once (each in its own process and database)')
     parser.add_argument('names', nargs='*')
     args = parser.parse_args()
-    names = args.names or (addon_names() + ['hw_proxy', 'tests', 'i18n'])
+    # the slowest parts first, so that the pool drains evenly
+    names = args.names or (['tests'] + addon_names() + ['hw_proxy', 'i18n'])
     log_dir = ROOT / '.test-logs'
     log_dir.mkdir(exist_ok=True)
-    total = [0, 0, 0]
-    for name in names:
+
+    def run(name):
         if name in {'hw_proxy', 'tests'}:
             target = 'hw_proxy/tests' if name == 'hw_proxy' else 'tests'
             if not (ROOT / target).exists():
-                continue
-            result = run_pytest(target, args.backend, log_dir)
+                return 0, 0, 0
+            return run_pytest(target, args.backend, log_dir)
         elif name == 'i18n':
             script = ROOT / 'i18n' / 'check.py'
             if not script.exists():
-                continue
-            proc = subprocess.run([str(VENV_PY), str(script)], cwd=ROOT)
-            result = (1, 0, 0) if proc.returncode == 0 else (0, 1, 0)
-            print(f'[i18n check] {"ok" if result[0] else "FAILED"}',
-                flush=True)
+                return 0, 0, 0
+            proc = subprocess.run([str(VENV_PY), str(script)], cwd=ROOT,
+                text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            ok = proc.returncode == 0
+            print(f'[i18n check] {"ok" if ok else "FAILED"}', flush=True)
+            if not ok:
+                print(proc.stdout[-6000:], flush=True)
+            return (1, 0, 0) if ok else (0, 1, 0)
         else:
-            result = run_addon(name, args.backend, log_dir)
-        total = [a + b for a, b in zip(total, result)]
+            return run_addon(name, args.backend, log_dir)
+
+    total = [0, 0, 0]
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as executor:
+        for result in executor.map(run, names):
+            total = [a + b for a, b in zip(total, result)]
     passed, failed, skipped = total
     line = f'{passed} passed, {failed} failed'
     if skipped:
