@@ -1,6 +1,6 @@
 # This file is part of Huiyuan.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-from sql import Null
+from sql.conditionals import Coalesce
 
 from trytond.i18n import gettext
 from trytond.model import (
@@ -262,10 +262,10 @@ class Party(metaclass=PoolMeta):
                 'retail_member.msg_member_mobile_unique'),
             ]
         cls._sql_indexes.update({
-                Index(t, (t.member_mobile, Index.Equality()),
-                    where=t.member_mobile != Null),
-                Index(t, (t.member_number, Index.Equality()),
-                    where=t.member_number != Null),
+                # Tryton searches a non-required Char as COALESCE(col, ''):
+                # index that expression or identify scans the whole table
+                Index(t, (Coalesce(t.member_mobile, ''), Index.Equality())),
+                Index(t, (Coalesce(t.member_number, ''), Index.Equality())),
                 })
 
     @classmethod
@@ -327,12 +327,22 @@ class Party(metaclass=PoolMeta):
         Company = pool.get('company.company')
         Date = pool.get('ir.date')
         values = super().preprocess_values(mode, values)
+        # Checked on the values, not the records: reading parties back to
+        # validate them would load every eager field of each party
         if values.get('member_mobile'):
-            values['member_mobile'] = (
-                normalize_mobile(values['member_mobile'])
-                or values['member_mobile'])
+            mobile = normalize_mobile(values['member_mobile'])
+            if not mobile:
+                raise MemberValidationError(gettext(
+                        'retail_member.msg_member_mobile_invalid',
+                        mobile=values['member_mobile']))
+            values['member_mobile'] = mobile
         elif 'member_mobile' in values:
             values['member_mobile'] = None
+        if values.get('birth_date'):
+            if values['birth_date'] > Date.today():
+                raise MemberValidationError(gettext(
+                        'retail_member.msg_member_birth_date_future',
+                        birth_date=values['birth_date']))
         if 'member_number' in values and not values['member_number']:
             values['member_number'] = None
         if mode == 'create' and values.get('is_member'):
@@ -372,37 +382,6 @@ class Party(metaclass=PoolMeta):
                 to_write.extend(([party], values))
         if to_write:
             cls.write(*to_write)
-
-    @classmethod
-    def validate_fields(cls, parties, field_names):
-        super().validate_fields(parties, field_names)
-        cls.check_member_mobile(parties, field_names)
-        cls.check_birth_date(parties, field_names)
-
-    @classmethod
-    def check_member_mobile(cls, parties, field_names=None):
-        if field_names and 'member_mobile' not in field_names:
-            return
-        for party in parties:
-            if (party.member_mobile
-                    and normalize_mobile(party.member_mobile)
-                    != party.member_mobile):
-                raise MemberValidationError(gettext(
-                        'retail_member.msg_member_mobile_invalid',
-                        mobile=party.member_mobile,
-                        party=party.rec_name))
-
-    @classmethod
-    def check_birth_date(cls, parties, field_names=None):
-        if field_names and 'birth_date' not in field_names:
-            return
-        today = Pool().get('ir.date').today()
-        for party in parties:
-            if party.birth_date and party.birth_date > today:
-                raise MemberValidationError(gettext(
-                        'retail_member.msg_member_birth_date_future',
-                        birth_date=party.birth_date,
-                        party=party.rec_name))
 
     @classmethod
     def copy(cls, parties, default=None):
