@@ -130,7 +130,43 @@ class Translation(metaclass=PoolMeta):
             row.fuzzy = False
             row.overriding_module = module
         cls.save([r for r, _ in direct])
+        cls._set_help_selection(lang, entries, module, activated)
         return skipped
+
+    @classmethod
+    def _set_help_selection(cls, lang, entries, module, activated):
+        """Selection.definition reads help_selection translations as type
+        'selection' while register_fields stores them as type 'help', so
+        upstream never shows them translated: store them as 'selection'"""
+        pool = Pool()
+        for entry in entries:
+            ttype, name, res_id = entry.msgctxt.split(':')
+            target = res_id.split('.', 1)[0]
+            if ttype != 'help' or target not in activated:
+                continue
+            model_name, field_name = name.split(',', 1)
+            try:
+                field = pool.get(model_name)._fields[field_name]
+            except KeyError:
+                continue
+            help_selection = getattr(field, 'help_selection', None) or {}
+            if entry.msgid not in {str(h) for h in help_selection.values()}:
+                continue
+            rows = cls.search([
+                    ('lang', '=', lang),
+                    ('type', '=', 'selection'),
+                    ('name', '=', name),
+                    ('res_id', '=', -1),
+                    ('src', '=', entry.msgid),
+                    ])
+            if not rows:
+                rows = [cls(lang=lang, type='selection', name=name,
+                        res_id=-1, src=entry.msgid, module=target)]
+            for row in rows:
+                row.value = entry.msgstr
+                row.fuzzy = False
+                row.overriding_module = module
+            cls.save(rows)
 
     @staticmethod
     def _override_key(module, ttype, name, res_id, src, src_plural):

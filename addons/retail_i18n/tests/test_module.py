@@ -45,6 +45,10 @@ class RetailI18nTestCase(ModuleTestCase):
             self.assertEqual(
                 gettext('sale_point.msg_sale_delete_numbered', sale='S1'),
                 '收银单“S1”已有单号，不能删除。')
+            Location = pool.get('stock.location')
+            help_selection = Location.fields_get(
+                ['type'])['type']['help_selection']
+            self.assertEqual(help_selection['storage'], '用于实际存放货物。')
         with Transaction().set_context(language='en'):
             menu = Menu(ModelData.get_id('sale_point', 'menu_sale_form'))
             self.assertEqual(menu.name, 'POS Sales')
