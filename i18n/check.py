@@ -14,7 +14,9 @@ Fails (exit 1) and lists what is wrong when:
 - a catalogue still uses a word terms.csv replaces (参与者, 草案...) or the
   glossary is malformed.
 
-Usage: i18n/check.py [--max N]   (N: entries listed per problem, default 20)
+Usage: i18n/check.py [--max N] [--stats]
+  N: entries listed per problem (default 20); --stats: strings translated
+  per upstream module, by upstream's zh_CN and now.
 """
 import argparse
 import csv
@@ -119,6 +121,28 @@ def check_coverage(data, problems):
                     f'{msgctxt} {msgid!r}')
 
 
+def stats(data):
+    "Per module: strings, translated by upstream zh_CN, translated now"
+    rows = []
+    for module, entries in sorted(data['modules'].items()):
+        catalogue = build.read_catalogue(build.catalogue_path(module))
+        upstream = now = 0
+        for msgctxt, msgid, plural, value, fuzzy in entries:
+            up = extract.is_translated(msgid, value, fuzzy)
+            ours = catalogue.get(build.entry_key(msgctxt, msgid, plural))
+            ours_ok = ours is not None and 'fuzzy' not in ours.flags and (
+                extract.is_translated(msgid, (ours.msgstr_plural.get(0)
+                        if plural else ours.msgstr), False))
+            upstream += up
+            now += up or ours_ok
+        rows.append((module, len(entries), upstream, now))
+    print(f'{"module":24} {"strings":>8} {"upstream":>9} {"now":>6}')
+    for module, total, upstream, now in rows:
+        print(f'{module:24} {total:8} {upstream:9} {now:6}')
+    print(f'{"total":24} {sum(r[1] for r in rows):8} '
+        f'{sum(r[2] for r in rows):9} {sum(r[3] for r in rows):6}')
+
+
 def check_module_po(problems):
     expected = build.module_pofile()
     path = build.MODULE_PO
@@ -165,9 +189,13 @@ def check_glossary(problems):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--max', type=int, default=20)
+    parser.add_argument('--stats', action='store_true',
+        help='print strings translated per module, upstream vs now')
     args = parser.parse_args()
     problems = defaultdict(list)
     data = extract.load()
+    if args.stats:
+        stats(data)
     for path in po_catalogues():
         check_po(path, problems)
     for path in sorted(ROOT.glob('addons/*/static/i18n/zh*.json')):
