@@ -14,9 +14,11 @@ Fails (exit 1) and lists what is wrong when:
 - a catalogue still uses a word terms.csv replaces (参与者, 草案...) or the
   glossary is malformed.
 
-Usage: i18n/check.py [--max N] [--stats]
+Usage: i18n/check.py [--max N] [--stats] [--strict]
   N: entries listed per problem (default 20); --stats: strings translated
-  per upstream module, by upstream's zh_CN and now.
+  per upstream module, by upstream's zh_CN and now; --strict: an addon
+  that registers models, wizards or reports without a locale/zh_CN.po is a
+  failure (otherwise a warning).
 """
 import argparse
 import csv
@@ -157,6 +159,17 @@ def check_module_po(problems):
             'run i18n/build.py module')
 
 
+def addons_without_catalogue():
+    "Our addons that register models or data but ship no zh_CN.po"
+    missing = []
+    for cfg in sorted(ROOT.glob('addons/*/tryton.cfg')):
+        text = cfg.read_text(encoding='utf-8')
+        registers = re.search(r'^\s*(model|wizard|report):', text, re.M)
+        if registers and not (cfg.parent / 'locale' / 'zh_CN.po').exists():
+            missing.append(cfg.parent.name)
+    return missing
+
+
 def check_terms(problems):
     with build.TERMS.open(encoding='utf-8') as fp:
         words = [r['upstream'] for r in csv.DictReader(fp)]
@@ -189,6 +202,8 @@ def check_glossary(problems):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--max', type=int, default=20)
+    parser.add_argument('--strict', action='store_true',
+        help='also fail when an addon registers models without zh_CN.po')
     parser.add_argument('--stats', action='store_true',
         help='print strings translated per module, upstream vs now')
     args = parser.parse_args()
@@ -204,6 +219,12 @@ def main():
     check_module_po(problems)
     check_terms(problems)
     check_glossary(problems)
+    missing = addons_without_catalogue()
+    if missing and args.strict:
+        problems['addon without locale/zh_CN.po'].extend(missing)
+    elif missing:
+        print('warning: no locale/zh_CN.po in ' + ', '.join(missing)
+            + ' (i18n/po_template.py <module> writes one)')
 
     total = sum(len(e) for e in data['modules'].values())
     if not problems:

@@ -2,6 +2,7 @@
 """Write or refresh a module's locale/zh_CN.po from a throw-away database.
 
   i18n/po_template.py retail_member [--extras sale_point ...] [--dry-run]
+                                    [--output PATH]
 
 Activates the module (with its dependencies and the given extras) in a
 throw-away SQLite database, runs Tryton's "Set Translations" (view and report
@@ -58,6 +59,8 @@ def main():
     parser.add_argument('module')
     parser.add_argument('--extras', nargs='*', default=[])
     parser.add_argument('--dry-run', action='store_true')
+    parser.add_argument('--output', type=Path,
+        help='write there instead of addons/<module>/locale/zh_CN.po')
     args = parser.parse_args()
 
     path = ROOT / 'addons' / args.module / 'locale' / 'zh_CN.po'
@@ -95,11 +98,12 @@ def main():
         pofile.append(entry)
     for msgctxt, msgid in sorted(old, key=str):
         print(f'dropped (no longer in the module): {msgctxt} {msgid!r}')
-    print(f'{path.relative_to(ROOT)}: {len(pofile)} strings, {kept} kept, '
+    output = args.output or path
+    print(f'{output}: {len(pofile)} strings, {kept} kept, '
         f'{suggested} suggested (fuzzy: review them), {empty} to translate')
     if not args.dry_run:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pofile.save(str(path))
+        output.parent.mkdir(parents=True, exist_ok=True)
+        pofile.save(str(output))
 
 
 if __name__ == '__main__':
