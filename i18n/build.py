@@ -24,6 +24,7 @@ upstream module, `model:ir.ui.menu,name:sale_point.menu_point`, or
 `field:sale.point.sale,number:sale_point.` for strings with no record.
 """
 import csv
+import re
 import sys
 from pathlib import Path
 
@@ -80,10 +81,20 @@ def load_terms():
         return [(r['upstream'], r['ours']) for r in csv.DictReader(fp)]
 
 
+CJK_END = re.compile(r'([\u3400-\u9fff）])\s*\.$')
+CJK_COLON = re.compile(r'([\u3400-\u9fff])\s*:$')
+
+
 def fix_terms(value, terms):
+    "terms.csv replacements and Chinese end punctuation for upstream's text"
     for old, new in terms:
         value = value.replace(old, new)
-    return value
+    lines = []
+    for line in value.split('\n'):
+        line = CJK_END.sub(r'\1。', line)
+        line = CJK_COLON.sub(r'\1：', line)
+        lines.append(line)
+    return '\n'.join(lines)
 
 
 def entry_key(msgctxt, msgid, msgid_plural):
