@@ -312,6 +312,38 @@ def setup_members(company, shop, tiers, n_members, rnd):
     log(f'members created in {time.monotonic() - start:.1f}s')
 
 
+def setup_sales(n_sales, rnd):
+    """A few days of till receipts, paid and posted through Tryton's own
+    POS flow, so that lists and reports are not empty"""
+    from proteus import Model
+    Sale = Model.get('sale.point.sale')
+    POS = Model.get('sale.point')
+    Method = Model.get('sale.point.payment.method')
+    Product = Model.get('product.product')
+    Party = Model.get('party.party')
+    if not n_sales or Sale.find([], limit=1):
+        return
+    log(f'{n_sales} POS sales')
+    pos, = POS.find([], limit=1)
+    methods = Method.find([])
+    products = Product.find([('code', 'like', 'HY-%')])
+    members = Party.find([('is_member', '=', True)], limit=50)
+    for i in range(n_sales):
+        sale = Sale(point=pos)
+        if i % 3 and members:
+            sale.member = rnd.choice(members)
+        for product in rnd.sample(products, rnd.randint(1, 4)):
+            line = sale.lines.new()
+            line.product = product
+            line.quantity = rnd.randint(1, 2)
+        sale.save()
+        pay = sale.click('pay')
+        pay.form.method = methods[i % len(methods)]
+        pay.execute('pay')
+        if i % 5:
+            sale.click('post')
+
+
 def setup_users():
     from proteus import Model
     User = Model.get('res.user')
@@ -350,6 +382,7 @@ def main():
     parser.add_argument('--config', default=os.path.join(ROOT, 'trytond.conf'))
     parser.add_argument('--members', type=int, default=1000)
     parser.add_argument('--products', type=int, default=200)
+    parser.add_argument('--sales', type=int, default=20)
     args = parser.parse_args()
 
     from proteus import config as pconfig
@@ -366,6 +399,7 @@ def main():
     tiers = setup_tiers()
     setup_members(company, shop, tiers, args.members, rnd)
     setup_users()
+    setup_sales(args.sales, rnd)
     log(f'demo data ready in {time.monotonic() - start:.1f}s')
 
 

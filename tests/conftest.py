@@ -27,7 +27,7 @@ CACHE = Path(os.environ.get(
         'HUIYUAN_CACHE', Path.home() / '.cache' / 'huiyuan')) / 'e2e'
 DB = 'hy_e2e'
 ADMIN_PASSWORD = 'admin-demo'
-DEMO_ARGS = ['--members', '120', '--products', '60']
+DEMO_ARGS = ['--members', '120', '--products', '60', '--sales', '12']
 
 
 def source_hash():

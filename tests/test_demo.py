@@ -26,6 +26,9 @@ def counts(client):
         'tiers': client.model('retail.member.tier', 'search_count', []),
         'payment methods': client.model(
             'sale.point.payment.method', 'search_count', []),
+        'sales': client.model('sale.point.sale', 'search_count', []),
+        'posted sales': client.model('sale.point.sale', 'search_count',
+            [('state', '=', 'posted')]),
         }
 
 
@@ -36,6 +39,8 @@ def test_demo_data_is_complete(admin):
     assert got['products'] == 60
     assert got['tiers'] == 4
     assert got['payment methods'] == 4
+    assert got['sales'] == 12
+    assert got['posted sales'] == 9  # every fifth receipt is left unposted
 
 
 def test_demo_twice_changes_nothing(admin, demo_db, server_env):
