@@ -11,8 +11,9 @@ Fails (exit 1) and lists what is wrong when:
 - a catalogue lacks strings the installed modules have (run build.py sync);
 - addons/retail_i18n/locale/zh_CN.po is not what build.py would write from
   the catalogues (run build.py module);
-- a catalogue still uses a word terms.csv replaces (参与者, 草案...) or the
-  glossary is malformed.
+- a catalogue still uses a word terms.csv replaces (参与者, 草案...), a
+  string that is exactly a glossary term (e.g. "Points", "Member Card") is
+  not translated with the glossary's word, or the glossary is malformed.
 
 Usage: i18n/check.py [--max N] [--stats] [--strict]
   N: entries listed per problem (default 20); --stats: strings translated
@@ -182,6 +183,43 @@ def check_terms(problems):
                         f'{entry.msgstr!r}')
 
 
+def glossary_terms():
+    "msgid (lower case) -> the accepted zh_CN words (alternatives by /)"
+    with (HERE / 'glossary.csv').open(encoding='utf-8') as fp:
+        return {row['en'].lower(): row['zh_CN'].split('/')
+            for row in csv.DictReader(fp) if row['en'] and row['zh_CN']}
+
+
+def check_glossary_use(problems):
+    """A string that is exactly a glossary term uses the glossary's word
+    (in every catalogue: our modules, upstream, POS)"""
+    terms = glossary_terms()
+
+    def check(where, msgid, msgstr):
+        words = terms.get(msgid.strip().lower())
+        if words and msgstr and not any(w in msgstr for w in words):
+            problems['glossary word not used'].append(
+                f'{where} {msgid!r} -> {msgstr!r} (glossary: '
+                f'{"/".join(words)})')
+
+    for path in po_catalogues():
+        for entry in polib.pofile(str(path)):
+            check(f'{path.relative_to(ROOT)}: {entry.msgctxt}', entry.msgid,
+                entry.msgstr)
+    for path in sorted(ROOT.glob('addons/*/static/i18n/zh*.json')):
+        en_path = path.with_name('en.json')
+        if not en_path.exists():
+            continue
+        try:
+            en = dict(flatten(json.loads(en_path.read_text('utf-8'))))
+            zh = dict(flatten(json.loads(path.read_text('utf-8'))))
+        except ValueError:
+            continue  # reported by check_json
+        for key, source in en.items():
+            if isinstance(source, str) and isinstance(zh.get(key), str):
+                check(f'{path.relative_to(ROOT)}: {key}', source, zh[key])
+
+
 def check_glossary(problems):
     path = HERE / 'glossary.csv'
     with path.open(encoding='utf-8') as fp:
@@ -219,6 +257,7 @@ def main():
     check_module_po(problems)
     check_terms(problems)
     check_glossary(problems)
+    check_glossary_use(problems)
     missing = addons_without_catalogue()
     if missing and args.strict:
         problems['addon without locale/zh_CN.po'].extend(missing)

@@ -33,6 +33,14 @@ def problems_of(func, *args):
     return problems
 
 
+@pytest.fixture(autouse=True)
+def no_upstream(request, monkeypatch, tmp_path_factory):
+    "Tests on a temporary ROOT do not read the real upstream catalogues"
+    if request.node.name != 'test_repository_is_clean':
+        monkeypatch.setattr(check, 'po_catalogues', lambda: sorted(
+                check.ROOT.glob('addons/*/locale/zh_CN.po')))
+
+
 def test_po_clean(root):
     path = write_po(root / 'ok.po', [
             ('field:a,b:', 'Number', '单号', []),
@@ -110,3 +118,18 @@ def test_repository_is_clean(monkeypatch):
     "The shipped catalogues pass (what scripts/run_tests.py runs)"
     monkeypatch.setattr(sys, 'argv', ['check.py'])
     assert check.main() == 0
+
+
+def test_glossary_use(root, monkeypatch):
+    locale = root / 'addons' / 'retail_points' / 'locale'
+    locale.mkdir(parents=True)
+    write_po(locale / 'zh_CN.po', [
+            ('field:retail.points.line,points:', 'Points', '点数', []),
+            ('field:retail.member.card,number:', 'Number', '卡号', []),
+            ('field:retail.wallet,bonus:', 'Bonus', '赠送金', []),
+            ])
+    problems = problems_of(check.check_glossary_use)
+    assert problems['glossary word not used'] == [
+        "addons/retail_points/locale/zh_CN.po: "
+        "field:retail.points.line,points: 'Points' -> '点数' "
+        "(glossary: 积分)"]
