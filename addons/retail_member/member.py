@@ -384,6 +384,14 @@ class Party(metaclass=PoolMeta):
             cls.write(*to_write)
 
     @classmethod
+    def search_rec_name(cls, name, clause):
+        domain = super().search_rec_name(name, clause)
+        _, operator, operand, *extra = clause
+        # the parent returns ['OR', ...] or, for negative operators, ['AND', ...]
+        domain.append(('member_number', operator, operand, *extra))
+        return domain
+
+    @classmethod
     def copy(cls, parties, default=None):
         default = default.copy() if default is not None else {}
         default.setdefault('member_number')

@@ -1,6 +1,6 @@
 # This file is part of Huiyuan.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-from trytond.model import fields
+from trytond.model import Workflow, fields
 from trytond.pool import PoolMeta
 from trytond.pyson import Eval, If
 
@@ -49,3 +49,16 @@ class POSSale(metaclass=PoolMeta):
     def on_change_member(self):
         if self.member_card and self.member_card.party != self.member:
             self.member_card = None
+
+    @classmethod
+    def check_member_cards(cls, sales):
+        "Refuse a card reported lost or frozen while the sale was open"
+        for sale in sales:
+            if sale.member_card:
+                sale.member_card.check_usable()
+
+    @classmethod
+    @Workflow.transition('done')
+    def do(cls, sales):
+        cls.check_member_cards(sales)
+        super().do(sales)

@@ -1,8 +1,14 @@
 # This file is part of Huiyuan.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Build the member import template (data/member_import_template.xlsx).
+"""Build the member import template (data/member_import_template.xlsx)
+and sample sheets for demos and load tests.
 
-Run: python -m trytond.modules.retail_member.template [path]"""
+Run: python -m trytond.modules.retail_member.template [path]
+     python -m trytond.modules.retail_member.template --sample N path
+         [--tiers GOLD,SILVER] [--shops SH01,SH02] [--seed 1]"""
+import argparse
+import datetime as dt
+import random
 import sys
 from io import BytesIO
 
@@ -89,14 +95,72 @@ def build_template():
     return output.getvalue()
 
 
-def main(path=None):
-    data = build_template()
-    if path:
-        with open(path, 'wb') as file:
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红"
+TAGS = ["咖啡", "烘焙", "母婴", "运动", "美妆", "宠物", "生鲜"]
+
+
+def build_sample(count, tiers=(), shops=(), seed=1):
+    "Return the bytes of a valid sheet of count members"
+    import openpyxl
+
+    from .exchange import COLUMNS
+
+    rng = random.Random(seed)
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet('members')
+    sheet.append([key for key, _, _ in COLUMNS])
+    prefixes = ['138', '139', '137', '150', '151', '186', '188']
+    for i in range(count):
+        name = rng.choice(SURNAMES) + ''.join(
+            rng.choice(GIVEN) for _ in range(rng.randint(1, 2)))
+        values = {
+            'member_number': f'S{seed:02d}{i:07d}',
+            'name': name,
+            'mobile': f'{prefixes[i % len(prefixes)]}{seed % 10}{i:07d}',
+            'birth_date': dt.date(1960, 1, 1) + dt.timedelta(
+                days=rng.randint(0, 16000)),
+            'gender': rng.choice(['女', '男', None]),
+            'tier_code': rng.choice(tiers) if tiers else None,
+            'card_number': f'9{seed:02d}{i:08d}',
+            'card_medium': rng.choice(['magstripe', 'rfid', 'qr']),
+            'card_named': rng.random() < 0.9,
+            'shop_code': rng.choice(shops) if shops else None,
+            'tags': ', '.join(rng.sample(TAGS, rng.randint(0, 2))) or None,
+            'consent_sms': rng.random() < 0.6,
+            'consent_email': rng.random() < 0.3,
+            'join_date': dt.date(2023, 1, 1) + dt.timedelta(
+                days=rng.randint(0, 600)),
+            }
+        sheet.append([values[key] for key, _, _ in COLUMNS])
+    output = BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument('path', nargs='?')
+    parser.add_argument('--sample', type=int, metavar='N',
+        help="write a sample of N valid members instead of the template")
+    parser.add_argument('--tiers', default='',
+        help="comma-separated tier codes to use in the sample")
+    parser.add_argument('--shops', default='',
+        help="comma-separated shop codes to use in the sample")
+    parser.add_argument('--seed', type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.sample:
+        data = build_sample(
+            args.sample, [t for t in args.tiers.split(',') if t],
+            [s for s in args.shops.split(',') if s], args.seed)
+    else:
+        data = build_template()
+    if args.path:
+        with open(args.path, 'wb') as file:
             file.write(data)
     else:
         sys.stdout.buffer.write(data)
 
 
 if __name__ == '__main__':
-    main(*sys.argv[1:2])
+    main()

@@ -445,6 +445,33 @@ class RetailMemberTestCase(CompanyTestMixin, ModuleTestCase):
             sale.on_change_member()
             self.assertIsNone(sale.member_card)
 
+    @with_transaction()
+    def test_pos_sale_lost_card(self):
+        "A POS sale cannot be done with a card reported lost meanwhile"
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        Card = pool.get('retail.member.card')
+        company = create_company()
+        with set_company(company):
+            card = self._card(self._member(company), '88001')
+            sale = Sale(member_card=card, member=card.party)
+            Sale.check_member_cards([sale])
+            Card.report_lost([card])
+            with self.assertRaises(CardUnusableError):
+                Sale.check_member_cards([Sale(member_card=card)])
+
+    @with_transaction()
+    def test_search_rec_name_member_number(self):
+        "A member is found by its member number"
+        Party = Pool().get('party.party')
+        company = create_company()
+        with set_company(company):
+            party = self._member(company, member_number='VIP42')
+            self.assertEqual(
+                Party.search([('rec_name', '=', 'VIP42')]), [party])
+            self.assertIn(
+                party, Party.search([('rec_name', 'ilike', '%VIP4%')]))
+
     def _importer(self, company, header, rows):
         from trytond.modules.retail_member.exchange import MemberImporter
         importer = MemberImporter(company, batch=3)
@@ -657,6 +684,23 @@ class RetailMemberTestCase(CompanyTestMixin, ModuleTestCase):
             with self.assertRaises(UserError) as cm:
                 MemberImporter(company).read(data)
             self.assertIn('no member rows', cm.exception.message)
+
+    @with_transaction()
+    def test_import_sample(self):
+        "The generated sample sheet imports without rejection"
+        from trytond.modules.retail_member.exchange import MemberImporter
+        from trytond.modules.retail_member.template import build_sample
+        Card = Pool().get('retail.member.card')
+        company = create_company()
+        with set_company(company):
+            self._setup_import(company)
+            importer = MemberImporter(company)
+            importer.read(build_sample(600, ['GOLD'], ['SH01'], seed=3))
+            self.assertEqual(importer.check(), [])
+            self.assertEqual(importer.create(), 600)
+            party, card = Card.identify('90300000599')
+            self.assertEqual(party.member_number, 'S030000599')
+            self.assertEqual(party.member_tier.code, 'GOLD')
 
 
 del ModuleTestCase
