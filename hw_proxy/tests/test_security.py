@@ -179,3 +179,16 @@ async def test_token_is_bound_to_the_origin_that_paired(make_config, start):
     assert resp.status == 401
     resp = await client.post("/api/v1/devices/printer/drawer", headers=auth(token), json={})
     assert resp.status == 200
+
+
+async def test_openapi_describes_every_route(make_config, start):
+    import yaml
+
+    client, proxy = await start(make_config())
+    resp = await client.get("/api/v1/openapi.yaml", headers={"Origin": POS})
+    assert resp.status == 200
+    spec = yaml.safe_load(await resp.text())
+    routes = {r.resource.canonical for r in client.app.router.routes()
+              if r.resource is not None and r.resource.canonical.startswith(("/api", "/hw"))}
+    routes.discard("/api/v1/openapi.yaml")
+    assert routes == set(spec["paths"])
