@@ -41,6 +41,7 @@ class Proxy:
                                       announce=announce or self._announce)
         self.jobs = collections.OrderedDict()
         self.devices = {}
+        self.websockets = set()
         self.started = time.time()
 
     @staticmethod
@@ -303,6 +304,7 @@ async def events(request):
         await ws.close(code=4401, message=b"unauthorized")
         return ws
     queue = proxy.events.subscribe()
+    proxy.websockets.add(ws)
     await ws.send_json({"type": "hello", "devices": proxy.status()})
 
     async def pump():
@@ -315,6 +317,7 @@ async def events(request):
             if msg.type == WSMsgType.TEXT and msg.data == "ping":
                 await ws.send_str("pong")
     finally:
+        proxy.websockets.discard(ws)
         proxy.events.unsubscribe(queue)
         sender.cancel()
         try:
@@ -401,7 +404,12 @@ def create_app(config, *, clock=None, sleep=None, announce=None):
         yield
         await proxy.stop()
 
+    async def close_websockets(app):
+        for ws in list(proxy.websockets):
+            await ws.close(code=1001, message=b"proxy shutting down")
+
     app.cleanup_ctx.append(lifespan)
+    app.on_shutdown.append(close_websockets)
     r = app.router
     r.add_get("/", status_page)
     r.add_get("/api/v1/hello", hello)

@@ -52,7 +52,7 @@ async def _serve(config, *, virtual, pair):
     app = create_app(config)
     runner = web.AppRunner(app, access_log_format='%a "%r" %s %b %Tfs')
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
+    site = web.TCPSite(runner, config.host, config.port, shutdown_timeout=3)
     try:
         await site.start()
     except OSError as exc:

@@ -83,7 +83,6 @@ async def test_serve_virtual_end_to_end(demo_process):
             if event["type"] == "card":
                 break
         assert event["number"] == "0305419896" and event["device"] == "reader"
-        await ws.close()
 
         weigh = await asyncio.to_thread(cli, "weigh", "2.345", runtime=runtime)
         assert weigh.returncode == 0, weigh.stderr
@@ -123,8 +122,14 @@ async def test_serve_virtual_end_to_end(demo_process):
             await asyncio.sleep(0.05)
         else:
             pytest.fail("printer never reported paper_out")
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(10) == 0
+        # stopping with a POS still listening closes its WebSocket and exits promptly
+        proc.send_signal(signal.SIGTERM)
+        while True:  # events still queued, then the close
+            msg = await asyncio.wait_for(ws.receive(), 10)
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+        assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        assert await asyncio.to_thread(proc.wait, 10) == 0
     assert not (runtime / "card-reader").exists()  # twins cleaned up
 
 
