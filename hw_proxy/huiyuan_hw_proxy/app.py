@@ -126,8 +126,7 @@ async def errors_middleware(request, handler):
 
 
 def cors_headers(origin):
-    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
-            "Access-Control-Allow-Credentials": "false"}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
 
 @web.middleware
@@ -394,7 +393,9 @@ def create_app(config, *, clock=None, sleep=None, announce=None):
     """Build the aiohttp application; devices start and stop with it (cleanup_ctx)."""
     if not isinstance(config, Config):
         config = Config.load(config)
-    app = web.Application(middlewares=[errors_middleware, security_middleware],
+    # security is outermost so that error answers made by errors_middleware still carry
+    # the CORS headers the POS needs to read them
+    app = web.Application(middlewares=[security_middleware, errors_middleware],
                           client_max_size=config.max_body)
     proxy = Proxy(config, clock=clock, sleep=sleep, announce=announce)
     app[PROXY] = proxy

@@ -37,6 +37,8 @@ async def test_malformed_bodies(paired, body, ctype, status, error):
     assert resp.status == status, await resp.text()
     data = await resp.json()
     assert data["error"] == error and data["message"]
+    # the POS page must be able to read the error (CORS headers on errors too)
+    assert resp.headers["Access-Control-Allow-Origin"] == POS
     await still_alive(client)
 
 
@@ -53,6 +55,7 @@ async def test_unknown_device_command_path_and_method(paired):
     client, token = paired
     resp = await client.post("/api/v1/devices/toaster/receipt", headers=auth(token), json={})
     assert resp.status == 404
+    assert resp.headers["Access-Control-Allow-Origin"] == POS
     body = await resp.json()
     assert body["error"] == "unknown_device" and body["details"]["devices"] == ["printer"]
     resp = await client.post("/api/v1/devices/printer/explode", headers=auth(token), json={})
