@@ -27,6 +27,7 @@ from sql.conditionals import Coalesce
 from sql.operators import Equal
 
 from trytond import backend
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import (
     Check,
@@ -164,6 +165,8 @@ def _default(name):
 
 class Configuration(ModelSingleton, ModelSQL, ModelView, CompanyMultiValueMixin):
     __name__ = 'retail.points.configuration'
+    _settings_cache = Cache(
+        'retail.points.configuration.settings', context=False)
 
     earn_rate = fields.MultiValue(earn_rate)
     earn_base = fields.MultiValue(earn_base)
@@ -200,17 +203,33 @@ class Configuration(ModelSingleton, ModelSQL, ModelView, CompanyMultiValueMixin)
         pool = Pool()
         Value = pool.get('retail.points.configuration.company')
         company_id = int(company) if company is not None else None
-        for clause in [company_id, None]:
-            values = Value.search(
-                [('company', '=', clause)], limit=1, order=[('id', 'ASC')])
-            if values:
-                return values[0]
+        value_id = cls._settings_cache.get(company_id, -1)
+        if value_id == -1:
+            value_id = None
+            for clause in [company_id, None]:
+                values = Value.search(
+                    [('company', '=', clause)], limit=1,
+                    order=[('id', 'ASC')])
+                if values:
+                    value_id = values[0].id
+                    break
+            cls._settings_cache.set(company_id, value_id)
+        if value_id is not None:
+            return Value(value_id)
         defaults = Value.default_get(CONFIG_FIELDS, with_rec_name=False)
         return Value(company=company_id, **defaults)
 
 
 class ConfigurationCompany(ModelSQL, CompanyValueMixin):
     __name__ = 'retail.points.configuration.company'
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        pool = Pool()
+        Configuration = pool.get('retail.points.configuration')
+        super().on_modification(mode, records, field_names=field_names)
+        if mode in {'create', 'delete'}:
+            Configuration._settings_cache.clear()
 
     earn_rate = earn_rate
     earn_base = earn_base
