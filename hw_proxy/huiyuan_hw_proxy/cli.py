@@ -179,7 +179,7 @@ def cmd_tokens(args):
     if args.action == "revoke":
         if not args.id or not store.revoke(args.id):
             raise ProxyError(f"no token with id {args.id!r}")
-        print(f"revoked {args.id} (restart the proxy if it is running)")
+        print(f"revoked {args.id}")
         return
     for t in store.tokens:
         print(f"{t['id']}  {t['name']!r:30} {t['origin']}")

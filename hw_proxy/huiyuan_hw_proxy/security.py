@@ -30,14 +30,33 @@ class TokenStore:
     def __init__(self, path=None):
         self.path = Path(path) if path else None
         self.tokens = []  # dicts: hash, name, origin, created
-        if self.path and self.path.exists():
-            try:
-                self.tokens = json.loads(self.path.read_text("utf-8"))["tokens"]
-            except (ValueError, KeyError, OSError) as exc:
-                log.error("token store %s unreadable (%s): starting with no paired till",
-                          self.path, exc)
+        self.raw = None
+        self.reload()
+
+    def reload(self):
+        """Re-read the file when its content changed (``hw-proxy tokens revoke`` takes
+        effect on the running proxy at once; file times are too coarse to rely on)."""
+        if not self.path:
+            return
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            raw = b""
+        except OSError as exc:
+            log.error("token store %s unreadable (%s): no till is paired", self.path, exc)
+            self.tokens, self.raw = [], None
+            return
+        if raw == self.raw:
+            return
+        try:
+            self.tokens = json.loads(raw)["tokens"] if raw else []
+        except (ValueError, KeyError) as exc:
+            log.error("token store %s unreadable (%s): no till is paired", self.path, exc)
+            self.tokens = []
+        self.raw = raw
 
     def add(self, name, origin):
+        self.reload()
         token = secrets.token_urlsafe(32)
         self.tokens.append({"hash": token_hash(token), "name": name, "origin": origin,
                             "created": time.time(), "id": secrets.token_hex(4)})
@@ -48,6 +67,7 @@ class TokenStore:
         """Return the token record or None; every stored hash is compared in constant time."""
         if not isinstance(token, str) or not token:
             return None
+        self.reload()
         digest = token_hash(token)
         found = None
         for record in self.tokens:
@@ -56,6 +76,7 @@ class TokenStore:
         return found
 
     def revoke(self, token_id):
+        self.reload()
         before = len(self.tokens)
         self.tokens = [t for t in self.tokens if t["id"] != token_id]
         self.save()
@@ -70,6 +91,7 @@ class TokenStore:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump({"tokens": self.tokens}, fh, indent=1)
         os.replace(tmp, self.path)
+        self.raw = self.path.read_bytes()
 
 
 @dataclass

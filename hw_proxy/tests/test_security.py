@@ -192,3 +192,17 @@ async def test_openapi_describes_every_route(make_config, start):
               if r.resource is not None and r.resource.canonical.startswith(("/api", "/hw"))}
     routes.discard("/api/v1/openapi.yaml")
     assert routes == set(spec["paths"])
+
+
+async def test_cli_revoke_takes_effect_on_the_running_proxy(make_config, start, tmp_path):
+    from huiyuan_hw_proxy.cli import main
+
+    client, proxy = await start(make_config())
+    token = await pair(client, proxy)
+    path = "/api/v1/devices/printer/drawer"
+    assert (await client.post(path, headers=auth(token), json={})).status == 200
+    token_id = proxy.tokens.tokens[0]["id"]
+    config = tmp_path / "proxy.toml"
+    config.write_text(f'[server]\nruntime_dir = "{tmp_path / "run"}"\n')
+    assert main(["tokens", "revoke", token_id, "--config", str(config)]) == 0
+    assert (await client.post(path, headers=auth(token), json={})).status == 401
