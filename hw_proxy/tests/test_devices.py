@@ -260,3 +260,23 @@ async def test_dummy_reader_simulate(make_config, start):
     resp = await client.post("/api/v1/devices/reader/simulate", headers=auth(token),
                              json={"number": 5})
     assert resp.status == 400
+
+
+async def test_reader_unplugged_gives_a_disconnected_event(make_config, start):
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    path = os.ttyname(slave)
+    client, proxy = await start(make_config(
+        {"reader": {"type": "card_reader", "url": f"serial://{path}",
+                    "reconnect_interval": 0.05}}))
+    queue = proxy.events.subscribe()
+    await wait_until(lambda: proxy.devices["reader"].state == "connected")
+    os.close(slave)
+    os.close(master)  # the USB-serial adapter is pulled out
+    states = []
+    while "disconnected" not in states:
+        event = await asyncio.wait_for(queue.get(), 5)
+        if event["type"] == "device" and event["device"] == "reader":
+            states.append(event["state"])
+    assert states[-1] == "disconnected" and set(states) <= {"connected", "disconnected"}
+    assert (await client.get("/api/v1/hello", headers={"Origin": POS})).status == 200
