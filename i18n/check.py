@@ -3,7 +3,8 @@
 
 Fails (exit 1) and lists what is wrong when:
 - a catalogue the suite ships (addons/*/locale/zh_CN.po, i18n/upstream/*.po,
-  the POS front end's addons/*/static/i18n/zh*.json) has an empty, fuzzy or
+  the web client's i18n/sao/zh_CN.po, the POS front end's
+  addons/*/static/i18n/zh*.json) has an empty, fuzzy or
   English-left-as-is entry, or a msgstr whose %-placeholders differ from the
   msgid's (the message would crash or lose its data);
 - a string of an activated upstream module (i18n/strings.json, see
@@ -36,8 +37,11 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import build  # noqa: E402
 import extract  # noqa: E402
+import sao  # noqa: E402
 
-PLACEHOLDER = re.compile(r'%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[sdifr%]')
+# Python %-formats, and sao's %1 %2
+PLACEHOLDER = re.compile(
+    r'%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[sdifr%]|%\d')
 
 
 def placeholders(text):
@@ -47,6 +51,7 @@ def placeholders(text):
 def po_catalogues():
     paths = sorted(ROOT.glob('addons/*/locale/zh_CN.po'))
     paths += sorted((HERE / 'upstream').glob('*.zh_CN.po'))
+    paths += sorted((HERE / 'sao').glob('*.po'))
     return paths
 
 
@@ -258,6 +263,9 @@ def main():
     check_terms(problems)
     check_glossary(problems)
     check_glossary_use(problems)
+    if sao.installed_is_current(sao.DEFAULT_SAO) is False:
+        print('warning: the web client\'s zh_CN.json is sao\'s own: run '
+            'i18n/sao.py install')
     missing = addons_without_catalogue()
     if missing and args.strict:
         problems['addon without locale/zh_CN.po'].extend(missing)

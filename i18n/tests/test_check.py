@@ -133,3 +133,20 @@ def test_glossary_use(root, monkeypatch):
         "addons/retail_points/locale/zh_CN.po: "
         "field:retail.points.line,points: 'Points' -> '点数' "
         "(glossary: 积分)"]
+
+
+def test_sao_placeholders(root):
+    "sao passes %1: a msgstr with %s shows a literal %s in the client"
+    path = write_po(root / 'sao.po', [
+            (None, 'CSV Import: %1', 'CSV导入: %s', []),
+            ])
+    assert list(problems_of(check.check_po, path)) == [
+        'placeholders differ']
+
+
+def test_sao_json_format():
+    import sao
+    data = sao.catalogue_json()
+    assert data['Details'] == [None, '详情']
+    assert data['%1 record saved'][0] == '%1 records saved'
+    assert all(isinstance(v, list) and v[-1] for k, v in data.items() if k)
