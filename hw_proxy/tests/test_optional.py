@@ -64,3 +64,59 @@ async def test_scale_polling_publishes_weight_changes(make_config, start, tmp_pa
         await ws.close()
     finally:
         await scale.stop()
+
+
+async def test_keyboard_wedge_through_a_fake_evdev(make_config, start, monkeypatch, tmp_path):
+    """The evdev loop itself, with a stand-in module: the device is grabbed and one
+    Enter-terminated burst of keys becomes one card event."""
+    import sys
+    import types
+
+    def key_events(codes):
+        for code in codes:
+            shift = code < 0
+            code = abs(code)
+            if shift:
+                yield types.SimpleNamespace(type=1, code=42, value=1)
+            yield types.SimpleNamespace(type=1, code=code, value=1)
+            yield types.SimpleNamespace(type=1, code=code, value=0)
+            if shift:
+                yield types.SimpleNamespace(type=1, code=42, value=0)
+
+    # ";8801?" then Enter, with a non-key event in between
+    script = list(key_events([39, 9, 9, 11, 2, -53])) + [
+        types.SimpleNamespace(type=4, code=4, value=458792)] + list(key_events([28]))
+    opened = []
+    gate = asyncio.Event()  # the card is presented once the test listens
+
+    class InputDevice:
+        def __init__(self, path):
+            self.path, self.name, self.grabbed = path, "IC Reader", False
+            opened.append(self)
+
+        def grab(self):
+            self.grabbed = True
+
+        async def async_read_loop(self):
+            await gate.wait()
+            for event in script:
+                yield event
+            await asyncio.Event().wait()
+
+        def close(self):
+            pass
+
+    fake = types.ModuleType("evdev")
+    fake.InputDevice = InputDevice
+    fake.ecodes = types.SimpleNamespace(EV_KEY=1)
+    monkeypatch.setitem(sys.modules, "evdev", fake)
+    client, proxy = await start(make_config(
+        {"wedge": {"type": "card_reader", "url": f"evdev://{tmp_path}/event-kbd"}}))
+    queue = proxy.events.subscribe()
+    gate.set()
+    while True:
+        event = await asyncio.wait_for(queue.get(), 5)
+        if event["type"] == "card":
+            break
+    assert event["kind"] == "wedge_magstripe" and event["number"] == "8801"
+    assert opened[0].grabbed and proxy.devices["wedge"].state == "connected"
