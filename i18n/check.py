@@ -9,7 +9,9 @@ Fails (exit 1) and lists what is wrong when:
   msgid's (the message would crash or lose its data);
 - a string of an activated upstream module (i18n/strings.json, see
   extract.py) is translated neither by upstream's zh_CN nor by our catalogue;
-- a catalogue lacks strings the installed modules have (run build.py sync);
+- a catalogue lacks strings the installed modules have (run build.py sync),
+  or an upstream module our addons or data/modules.txt activate is not
+  extracted at all;
 - addons/retail_i18n/locale/zh_CN.po is not what build.py would write from
   the catalogues (run build.py module);
 - a catalogue still uses a word terms.csv replaces (参与者, 草案...), a
@@ -151,6 +153,34 @@ def stats(data):
         f'{sum(r[2] for r in rows):9} {sum(r[3] for r in rows):6}')
 
 
+def suite_upstream_modules():
+    "Upstream modules our addons and data/modules.txt activate, with deps"
+    import configparser
+    ours = {p.parent.name for p in ROOT.glob('addons/*/tryton.cfg')}
+    roots = set()
+    for path in ROOT.glob('addons/*/tryton.cfg'):
+        cfg = configparser.ConfigParser()
+        cfg.read(path)
+        for option in ('depends', 'extras_depend'):
+            roots.update(cfg.get('tryton', option, fallback='').split())
+    modules_txt = ROOT / 'data' / 'modules.txt'
+    if modules_txt.exists():
+        roots.update(line.strip() for line in modules_txt.read_text(
+                encoding='utf-8').splitlines()
+            if line.strip() and not line.startswith('#'))
+    roots -= ours
+    try:
+        return set(extract.module_closure(sorted(roots))) - ours
+    except OSError as exception:  # a module that is not installed
+        return {f'(not installed: {exception.filename})'}
+
+
+def check_extracted_modules(data, problems):
+    for module in sorted(suite_upstream_modules() - set(data['modules'])):
+        problems['activated but not extracted (add to '
+            'extract.SUITE_ROOTS)'].append(module)
+
+
 def check_module_po(problems):
     expected = build.module_pofile()
     path = build.MODULE_PO
@@ -259,6 +289,7 @@ def main():
     for path in sorted(ROOT.glob('addons/*/static/i18n/zh*.json')):
         check_json(path, problems)
     check_coverage(data, problems)
+    check_extracted_modules(data, problems)
     check_module_po(problems)
     check_terms(problems)
     check_glossary(problems)

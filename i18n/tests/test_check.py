@@ -150,3 +150,14 @@ def test_sao_json_format():
     assert data['Details'] == [None, '详情']
     assert data['%1 record saved'][0] == '%1 records saved'
     assert all(isinstance(v, list) and v[-1] for k, v in data.items() if k)
+
+
+def test_activated_module_not_extracted(root):
+    addon = root / 'addons' / 'retail_x'
+    addon.mkdir(parents=True)
+    (addon / 'tryton.cfg').write_text(
+        '[tryton]\ndepends:\n    ir\n    sale_gift_card\n')
+    data = {'modules': {'ir': []}}
+    problems = problems_of(check.check_extracted_modules, data)
+    missing, = problems.values()
+    assert 'sale_gift_card' in missing and 'ir' not in missing
