@@ -111,6 +111,11 @@ def cmd_swipe(args):
 
     config = load_config(args)
     name, dev = _virtual_path(config, "card_reader", args.device)
+    number = args.number.strip()
+    if not args.hex and number.isdigit() and int(number) >= 2**32:
+        # too long for a 125 kHz EM4100 tag (32-bit number): a magnetic card carries it
+        args.magstripe = True
+        print(f"{number} does not fit an EM4100 tag: swiping it as a magnetic card")
     if args.magstripe:
         if not args.number.isdigit() or len(args.number) > 19:
             raise ProxyError("a magstripe card number is 1-19 digits")
@@ -211,7 +216,8 @@ def build_parser():
 
     sp = sub.add_parser("swipe", help="swipe a card on the virtual serial reader")
     common(sp)
-    sp.add_argument("number", help="card number as printed (decimal) or 10 hex digits with --hex")
+    sp.add_argument("number", help="card number as printed (decimal; numbers above 32 bits "
+                                   "go as a magnetic track 2) or 10 hex digits with --hex")
     sp.add_argument("--hex", action="store_true", help="number is the 10-hex-digit EM4100 tag")
     sp.add_argument("--magstripe", action="store_true", help="send a track 2 instead")
     sp.add_argument("--device")

@@ -80,3 +80,13 @@ def sample():
     def _load(name):
         return json.loads((RECEIPTS / f"sample_{name}.json").read_text("utf-8"))
     return _load
+
+
+
+def pytest_configure(config):
+    """Async tests run under pytest-asyncio's auto mode even when collected with another
+    rootdir (e.g. pytest run on several folders from the repository root), where
+    hw_proxy/pyproject.toml's settings do not apply."""
+    if getattr(config.option, "asyncio_mode", None) in (None, "strict") and \
+            config.getini("asyncio_mode") != "auto":
+        config.option.asyncio_mode = "auto"

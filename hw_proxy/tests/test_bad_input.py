@@ -1,13 +1,14 @@
 """Bad input gets a clear JSON error and the service keeps running."""
 
 import pytest
+import pytest_asyncio
 from conftest import POS, auth, pair
 
 DRAWER = "/api/v1/devices/printer/drawer"
 RECEIPT = "/api/v1/devices/printer/receipt"
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def paired(make_config, start):
     client, proxy = await start(make_config())
     token = await pair(client, proxy)

@@ -83,6 +83,14 @@ async def test_serve_virtual_end_to_end(demo_process):
             if event["type"] == "card":
                 break
         assert event["number"] == "0305419896" and event["device"] == "reader"
+        # a 12-digit member card number does not fit EM4100: it goes as a magstripe
+        swipe = await asyncio.to_thread(cli, "swipe", "880000000001", runtime=runtime)
+        assert swipe.returncode == 0, swipe.stderr
+        while True:
+            event = await asyncio.wait_for(ws.receive_json(), 10)
+            if event["type"] == "card":
+                break
+        assert (event["kind"], event["number"]) == ("magstripe", "880000000001")
 
         weigh = await asyncio.to_thread(cli, "weigh", "2.345", runtime=runtime)
         assert weigh.returncode == 0, weigh.stderr

@@ -5,6 +5,7 @@ import os
 import tty
 
 import pytest
+import pytest_asyncio
 from conftest import POS, auth, pair
 from huiyuan_hw_proxy.parsers import em4100_frame
 from huiyuan_hw_proxy.receipt import render_receipt
@@ -21,14 +22,14 @@ async def wait_until(predicate, timeout=5.0):
         await asyncio.sleep(0.01)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def fake_printer():
     printer = await FakeNetworkPrinter("127.0.0.1", 0).start()
     yield printer
     await printer.stop()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def net_proxy(make_config, start, fake_printer):
     config = make_config({"printer": {"type": "printer",
                                       "url": f"tcp://127.0.0.1:{fake_printer.port}?timeout=1",

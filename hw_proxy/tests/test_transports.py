@@ -4,7 +4,7 @@ import asyncio
 import os
 import tty
 
-import pytest
+import pytest_asyncio
 from conftest import auth, pair
 from huiyuan_hw_proxy.receipt import render_receipt
 from huiyuan_hw_proxy.virtual import PRINTER_MODES
@@ -47,7 +47,7 @@ class PtyPrinter:
         os.close(self.slave)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture
 async def pty_printer():
     printer = PtyPrinter()
     yield printer
