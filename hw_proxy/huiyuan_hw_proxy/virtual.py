@@ -10,12 +10,14 @@
 """
 
 import asyncio
+import errno
 import json
 import logging
 import os
 import tty
 from pathlib import Path
 
+from .config import DeviceURL
 from .parsers import toledo_reply
 
 log = logging.getLogger(__name__)
@@ -346,9 +348,20 @@ async def start_virtual_devices(config):
             continue
         url = dev.url
         if dev.type == "printer" and url.scheme == "tcp":
-            twins[name] = await FakeNetworkPrinter(
-                url.host, url.port, record_dir=runtime / "printed",
-                mode_file=runtime / f"{name}.mode").start()
+            printer = FakeNetworkPrinter(url.host, url.port, record_dir=runtime / "printed",
+                                         mode_file=runtime / f"{name}.mode")
+            try:
+                await printer.start()
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                # another demo holds the port: the twin is internal, take any free port
+                printer.port = 0
+                await printer.start()
+                dev.url = DeviceURL.parse(url.text.replace(f":{url.port}", f":{printer.port}", 1))
+                log.warning("port %s busy: virtual printer %s moved to %s", url.port, name,
+                            dev.url)
+            twins[name] = printer
         elif dev.type == "card_reader" and url.scheme == "serial":
             twins[name] = await PtyLink(url.path, f"{url.path}-host").start()
         elif dev.type == "display" and url.scheme == "serial":

@@ -187,3 +187,26 @@ def test_device_urls():
     assert DeviceURL.parse("file:///dev/usb/lp0").path == "/dev/usb/lp0"
     assert DeviceURL.parse("dummy://front").host == "front"
     assert os.sep in DeviceURL.parse("evdev:///dev/input/event3").path
+
+
+async def test_virtual_printer_moves_when_its_port_is_busy(tmp_path):
+    from huiyuan_hw_proxy.virtual import start_virtual_devices
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        config = Config.from_dict({
+            "server": {"runtime_dir": str(tmp_path)},
+            "devices": {"printer": {"type": "printer", "url": f"tcp://127.0.0.1:{port}",
+                                    "virtual": True}}})
+        twins = await start_virtual_devices(config)
+        try:
+            moved = config.devices["printer"].url
+            assert moved.port == twins["printer"].port != port
+        finally:
+            for twin in twins.values():
+                await twin.stop()
+    finally:
+        busy.close()
