@@ -170,6 +170,7 @@ def main():
                 return 0, 0, 0
             return run_pytest(target, args.backend, log_dir)
         elif name == 'i18n':
+            # the catalogue check itself, then the checker's own tests
             script = ROOT / 'i18n' / 'check.py'
             if not script.exists():
                 return 0, 0, 0
@@ -179,7 +180,11 @@ def main():
             print(f'[i18n check] {"ok" if ok else "FAILED"}', flush=True)
             if not ok:
                 print(proc.stdout[-6000:], flush=True)
-            return (1, 0, 0) if ok else (0, 1, 0)
+            result = (1, 0, 0) if ok else (0, 1, 0)
+            if (ROOT / 'i18n' / 'tests').exists():
+                tested = run_pytest('i18n/tests', args.backend, log_dir)
+                result = tuple(a + b for a, b in zip(result, tested))
+            return result
         else:
             return run_addon(name, args.backend, log_dir)
 

@@ -67,4 +67,10 @@ if [ ! -f "var/sao/package/index.html" ] || [ "$(cat "$STAMP_DIR/sao" 2>/dev/nul
         && cd package && npm install --silent --omit=dev --legacy-peer-deps --no-audit --no-fund >/dev/null 2>&1)
     echo "$SAO_VERSION" > "$STAMP_DIR/sao"
 fi
+# sao's own zh_CN is incomplete: install the completed catalogue from i18n/sao
+sao_po_hash=$(sha256sum i18n/sao/zh_CN.po | cut -c1-16)
+if [ "$(cat "$STAMP_DIR/sao-zh_CN" 2>/dev/null)" != "$SAO_VERSION-$sao_po_hash" ]; then
+    .venv/bin/python i18n/sao.py install >/dev/null
+    echo "$SAO_VERSION-$sao_po_hash" > "$STAMP_DIR/sao-zh_CN"
+fi
 log "ready"
