@@ -198,6 +198,8 @@ class Party(metaclass=PoolMeta):
         states={
             'invisible': ~Eval('is_member'),
             'required': Bool(Eval('is_member')),
+            # the cards, shop and tier belong to the company
+            'readonly': Bool(Eval('member_cards', [0])),
             },
         help="The company whose member the party is.")
     member_number = fields.Char(
