@@ -960,7 +960,10 @@ class PointsAccount(ModelSQL, ModelView):
                         thresholds.append(spend >= tier.upgrade_spend)
                     if tier.upgrade_points:
                         thresholds.append(points >= tier.upgrade_points)
-                    if not thresholds or any(thresholds):
+                    # A tier without threshold is reached only by hand,
+                    # except the entry tier (the lowest rank)
+                    if any(thresholds) or (
+                            not thresholds and tier == tiers[-1]):
                         target = tier
                         break
                 if not target or target == current:

@@ -374,6 +374,23 @@ class RetailPointsTestCase(ModuleTestCase):
             with self.assertRaises(UserError):
                 Account.adjust(account, -11, "Too much")
 
+    @with_transaction()
+    def test_give_idempotent(self):
+        "Points given by another module count once per origin"
+        pool = Pool()
+        Account = pool.get('retail.points.account')
+        company = create_company()
+        with set_company(company):
+            member = self._member(company)
+            account = self._account(company, member)
+            origin = account.credit('adjust', 1, TODAY, reason="origin")
+            first = Account.give(company, member, 20, origin, reason="top-up")
+            again = Account.give(company, member, 20, origin, reason="top-up")
+            self.assertEqual(first, again)
+            self.assertEqual(Account(account.id).balance, 21)
+            with self.assertRaises(UserError):
+                Account.give(company, member, 0, origin)
+
     @unittest.skipIf(backend.name != 'postgresql',
         "needs concurrent transactions")
     @with_transaction()
