@@ -14,6 +14,7 @@ from trytond.model import (
 )
 from trytond.modules.company.model import CompanyMultiValueMixin, CompanyValueMixin
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.party.exceptions import EraseError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval, Id
 from trytond.transaction import Transaction
@@ -400,3 +401,42 @@ class Party(metaclass=PoolMeta):
         default.setdefault('member_mobile')
         default.setdefault('member_cards')
         return super().copy(parties, default=default)
+
+
+class PartyReplace(metaclass=PoolMeta):
+    __name__ = 'party.replace'
+
+    @classmethod
+    def fields_to_replace(cls):
+        return super().fields_to_replace() + [
+            ('retail.member.card', 'party'),
+            ('party.party', 'referrer'),
+            ]
+
+
+class PartyErase(metaclass=PoolMeta):
+    __name__ = 'party.erase'
+
+    def check_erase(self, party):
+        pool = Pool()
+        Card = pool.get('retail.member.card')
+        super().check_erase(party)
+        cards = Card.search([
+                ('party', '=', party.id),
+                ('state', 'in', ['active', 'frozen', 'lost']),
+                ], limit=1)
+        if cards:
+            card, = cards
+            raise EraseError(gettext(
+                    'retail_member.msg_erase_member_card',
+                    party=party.rec_name, card=card.rec_name))
+
+    def to_erase(self, party_id):
+        pool = Pool()
+        Party = pool.get('party.party')
+        return super().to_erase(party_id) + [
+            (Party, [('id', '=', party_id)], True,
+                ['member_mobile', 'birth_date', 'gender', 'photo',
+                    'referrer', 'consent_sms', 'consent_email'],
+                [None, None, None, None, None, False, False]),
+            ]

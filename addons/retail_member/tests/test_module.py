@@ -19,6 +19,7 @@ from trytond.modules.retail_member.exceptions import (
 from trytond.modules.retail_member.tools import mask_mobile, normalize_mobile, parse_qr, qr_payload
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, ModuleTestCase, with_transaction
+from trytond.transaction import inactive_records
 
 from .tools import make_sheet, read_sheet
 
@@ -701,6 +702,43 @@ class RetailMemberTestCase(CompanyTestMixin, ModuleTestCase):
             party, card = Card.identify('90300000599')
             self.assertEqual(party.member_number, 'S030000599')
             self.assertEqual(party.member_tier.code, 'GOLD')
+
+    @with_transaction()
+    def test_erase_member(self):
+        "Erasing a member removes its personal data, once its cards are closed"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Card = pool.get('retail.member.card')
+        Erase = pool.get('party.erase', type='wizard')
+        company = create_company()
+        with set_company(company):
+            party = self._member(
+                company, member_mobile='13812345678',
+                birth_date=dt.date(1990, 1, 1), gender='male',
+                photo=b'jpeg', consent_sms=True)
+            card = self._card(party, '88001')
+            Party.write([party], {'active': False})
+
+            session_id, _, _ = Erase.create()
+            erase = Erase(session_id)
+            erase.ask.party = party
+            with self.assertRaises(UserError) as cm:
+                erase.transition_erase()
+            self.assertIn('88001', cm.exception.message)
+
+            Card.close([card])
+            erase.transition_erase()
+            # erase writes with SQL: ask the database, not the record cache
+            with inactive_records():
+                self.assertEqual(Party.search([
+                            ('id', '=', party.id),
+                            ('member_mobile', '=', None),
+                            ('birth_date', '=', None),
+                            ('gender', '=', None),
+                            ('photo', '=', None),
+                            ('consent_sms', '=', False),
+                            ('member_cards', '=', card.id),
+                            ]), [party])
 
 
 del ModuleTestCase
