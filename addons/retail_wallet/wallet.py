@@ -593,7 +593,7 @@ class Wallet(ModelSQL, ModelView):
         pool = Pool()
         Attempt = pool.get('retail.wallet.pin.attempt')
         attempts = Attempt.search([
-                ('wallet', '=', self.id),
+                ('wallet_id', '=', self.id),
                 ], order=[('id', 'DESC')], limit=500)
         failures = []
         for attempt in attempts:
@@ -654,7 +654,7 @@ class Wallet(ModelSQL, ModelView):
         pool = Pool()
         Attempt = pool.get('retail.wallet.pin.attempt')
         Attempt.create([{
-                    'wallet': self.id,
+                    'wallet_id': self.id,
                     'result': result,
                     'at': self._now(),
                     'user': Transaction().user or None,
@@ -682,7 +682,7 @@ class Wallet(ModelSQL, ModelView):
                 else:
                     Attempt = Pool().get('retail.wallet.pin.attempt')
                     attempts = Attempt.search(
-                        [('wallet', '=', wallet.id)],
+                        [('wallet_id', '=', wallet.id)],
                         order=[('id', 'DESC')],
                         limit=config.pin_max_attempts)
                     failures = 0
@@ -761,7 +761,8 @@ class Wallet(ModelSQL, ModelView):
             reason=reason, request_key=request_key or new_request_key())
         if principal:
             liability = config.require('liability_account')
-            with Transaction().set_context(company=self.company.id):
+            with Transaction().set_context(company=self.company.id), \
+                    without_check_access():
                 config.create_move(Date.today(), [
                         (liability, -principal), (account, principal)],
                     self, description=reason)
@@ -954,12 +955,17 @@ class WalletPin(ModelSQL):
 
 
 class PinAttempt(ModelSQL, ModelView):
-    "Payment PIN event (append-only)"
+    """Payment PIN event (append-only)
+
+    Attempts are written in their own transaction while the payment's
+    transaction may hold the wallet row lock (FOR UPDATE): a foreign key to
+    the wallet would make the insert wait for that lock for ever, so the
+    wallet is kept as a plain integer."""
     __name__ = 'retail.wallet.pin.attempt'
 
-    wallet = fields.Many2One(
-        'retail.wallet', "Wallet", required=True, readonly=True,
-        ondelete='CASCADE')
+    wallet_id = fields.Integer("Wallet ID", required=True, readonly=True)
+    wallet = fields.Function(fields.Many2One(
+            'retail.wallet', "Wallet"), 'get_wallet', searcher='search_wallet')
     result = fields.Selection([
             ('success', "Success"),
             ('failure', "Failure"),
@@ -973,8 +979,22 @@ class PinAttempt(ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
-        cls._sql_indexes.add(Index(t, (t.wallet, Index.Range())))
+        cls._sql_indexes.add(Index(t, (t.wallet_id, Index.Range())))
         cls._order = [('id', 'DESC')]
+
+    def get_wallet(self, name):
+        return self.wallet_id
+
+    @classmethod
+    def search_wallet(cls, name, clause):
+        _, operator, value = clause[:3]
+        if len(clause) == 3 and (
+                isinstance(value, (int, list, tuple)) or value is None):
+            return [('wallet_id', operator, value)]
+        pool = Pool()
+        Wallet = pool.get('retail.wallet')
+        wallets = Wallet.search([('rec_name',) + tuple(clause[1:])])
+        return [('wallet_id', 'in', [w.id for w in wallets])]
 
     @classmethod
     def check_modification(cls, mode, attempts, values=None, external=False):
@@ -1220,7 +1240,6 @@ class Closing(Workflow, ModelSQL, ModelView):
         pool = Pool()
         Wallet = pool.get('retail.wallet')
         Release = pool.get('retail.wallet.bonus.release')
-        Transfer = pool.get('sale.point.cash.transfer')
         Wallet.lock([c.wallet for c in closings])
         for closing in closings:
             config = Configuration_get(closing.company)
@@ -1252,6 +1271,14 @@ class Closing(Workflow, ModelSQL, ModelView):
                 Release.write(releases, {'state': 'cancelled'})
                 Wallet.write([wallet], {'state': 'closed'})
             # Accounting: the liability goes down by the whole principal.
+            closing._post_accounting(config, liability, principal, refund)
+        cls.save(closings)
+
+    def _post_accounting(self, config, liability, principal, refund):
+        pool = Pool()
+        Transfer = pool.get('sale.point.cash.transfer')
+        closing = self
+        with without_check_access():
             lines = [(liability, principal)]
             if refund > principal:
                 lines.append(
@@ -1276,7 +1303,6 @@ class Closing(Workflow, ModelSQL, ModelView):
                 lines.append((closing.payment_method.account, -refund))
             closing.move = config.create_move(
                 closing.date, lines, closing, description=closing.reason)
-        cls.save(closings)
 
 
 class AdjustStart(ModelView):

@@ -50,6 +50,8 @@ class WalletConcurrencyTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # start from the cached template, never from a database left over
+        drop_db()
         activate_module(['retail_wallet'])
 
         def setup():
