@@ -1,6 +1,7 @@
 # This file is part of Huiyuan.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-from sql import Expression
+from sql import Expression, Literal, Union
+from sql.conditionals import Coalesce
 from sql.operators import Equal
 
 from trytond.i18n import gettext
@@ -327,56 +328,75 @@ class MemberCard(Workflow, ModelSQL, ModelView):
             raise IdentifyError(gettext(
                     'retail_member.msg_identify_unknown', code=code))
 
-        # Cashiers may not read the member mobile: search as the system
-        with without_check_access():
-            card_number = parse_qr(code)
-            if card_number is not None:
-                card = cls._identify_card(card_number, company)
-                if not card:
-                    raise IdentifyError(gettext(
-                            'retail_member.msg_identify_unknown', code=code))
-                card.check_usable()
-                return Party(card.party.id), cls(card.id)
-
-            card = cls._identify_card(code, company)
-            parties = set()
-            if card:
-                parties.add(card.party)
-            member_domain = [
-                ('is_member', '=', True),
-                ('member_company', '=', company),
-                ]
-            parties.update(Party.search(
-                    member_domain + [('member_number', '=', code)],
-                    limit=2, order=[]))
-            mobile = normalize_mobile(code)
-            if mobile:
-                parties.update(Party.search(
-                        member_domain + [('member_mobile', '=', mobile)],
-                        limit=2, order=[]))
-            if not parties:
-                raise IdentifyError(gettext(
-                        'retail_member.msg_identify_unknown', code=code))
-            if len(parties) > 1:
-                raise IdentifyError(gettext(
-                        'retail_member.msg_identify_ambiguous', code=code))
-            party, = parties
-            if card:
-                card.check_usable()
-                card = cls(card.id)
-        return Party(party.id), card
+        # One round trip: every kind of lookup is a branch of one UNION ALL
+        # on an indexed column (the cashier waits on this at every sale).
+        # Cashiers may not read the member mobile: the query bypasses access.
+        card_number = parse_qr(code)
+        if card_number is not None:
+            rows = cls._identify_rows(company, card_number=card_number)
+        else:
+            rows = cls._identify_rows(company, card_number=code,
+                member_number=code, mobile=normalize_mobile(code))
+        cards = sorted(
+            ((card_id, party_id, state) for kind, card_id, party_id, state
+                in rows if kind == 'card'),
+            key=lambda r: (r[2] != 'closed', r[0]), reverse=True)
+        card_row = cards[0] if cards else None
+        parties = {party_id for kind, _, party_id, _ in rows
+            if kind != 'card'}
+        if card_row:
+            parties.add(card_row[1])
+        if not parties:
+            raise IdentifyError(gettext(
+                    'retail_member.msg_identify_unknown', code=code))
+        if len(parties) > 1:
+            raise IdentifyError(gettext(
+                    'retail_member.msg_identify_ambiguous', code=code))
+        party_id, = parties
+        card = None
+        if card_row:
+            card = cls(card_row[0])
+            if card_row[2] != 'active':
+                with without_check_access():
+                    card.check_usable()
+        return Party(party_id), card
 
     @classmethod
-    def _identify_card(cls, number, company):
-        "The card numbered number, the one not closed first"
-        cards = cls.search([
-                ('company', '=', company),
-                ('number', '=', number),
-                ], order=[('id', 'DESC')])
-        for card in cards:
-            if card.state != 'closed':
-                return card
-        return cards[0] if cards else None
+    def _identify_rows(cls, company, card_number=None, member_number=None,
+            mobile=None):
+        """Rows (kind, card id, party id, card state) of the cards numbered
+        card_number and of the members with member_number or mobile"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        card = cls.__table__()
+        party = Party.__table__()
+        cursor = Transaction().connection.cursor()
+        queries = []
+        if card_number:
+            queries.append(card.select(
+                    Literal('card').as_('kind'), card.id.as_('card'),
+                    card.party.as_('party'), card.state.as_('state'),
+                    where=(card.company == company)
+                    & (card.number == card_number)))
+        member = ((party.is_member == Literal(True))
+            & (party.member_company == company)
+            & (party.active == Literal(True)))
+        for kind, column, value in [
+                ('number', party.member_number, member_number),
+                ('mobile', party.member_mobile, mobile)]:
+            if value:
+                # COALESCE as Tryton searches a non-required Char: the
+                # expression the indexes are built on
+                queries.append(party.select(
+                        Literal(kind), party.id, party.id, Literal(''),
+                        where=member & (Coalesce(column, '') == value)))
+        if not queries:
+            return []
+        query = queries[0]
+        for other in queries[1:]:
+            query = Union(query, other, all_=True)
+        cursor.execute(*query)
+        return cursor.fetchall()
 
 
 class CardReplaceStart(ModelView):
