@@ -1228,9 +1228,16 @@ class PointsLine(ModelSQL, ModelView):
     @classmethod
     def _accounts_to_expire(cls, company, start, date, accounts=None):
         line = cls.__table__()
+        expired = cls.__table__()
         cursor = Transaction().connection.cursor()
+        # Lots already expired are left out: restored points never go
+        # back into an expired lot, so they stay at zero
         where = ((line.company == company.id) & (line.lot == Literal(True))
-            & (line.expiry_date >= start) & (line.expiry_date < date))
+            & (line.expiry_date >= start) & (line.expiry_date < date)
+            & ~line.id.in_(expired.select(
+                    expired.reversed,
+                    where=(expired.kind == 'expire')
+                    & (expired.date >= start))))
         if accounts is not None:
             where &= reduce_ids(line.account, [int(a) for a in accounts])
         cursor.execute(*line.select(
