@@ -62,8 +62,9 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 if [ -x "$BIN/hw-proxy" ]; then
-    "$BIN/hw-proxy" demo --port "$HW_PORT" --origin "http://127.0.0.1:$PORT" \
-        --origin "http://localhost:$PORT" >var/log/hw_proxy.log 2>&1 &
+    "$BIN/hw-proxy" demo --port "$HW_PORT" --runtime-dir "$ROOT/var/hw_proxy" \
+        --origin "http://127.0.0.1:$PORT" --origin "http://localhost:$PORT" \
+        >var/log/hw_proxy.log 2>&1 &
     pids+=($!)
 fi
 "$BIN/trytond-cron" -d "$DB" >var/log/cron.log 2>&1 &
@@ -74,14 +75,17 @@ for _ in $(seq 1 60); do
     curl -fs -o /dev/null "http://127.0.0.1:$PORT/" && break
     sleep 0.5
 done
+pairing=$(grep -o 'Pairing code[^*]*' var/log/hw_proxy.log 2>/dev/null | tail -1 || true)
 pos_line=""
-[ -d addons/retail_pos ] && pos_line="    Cashier POS:         http://127.0.0.1:$PORT/$DB/retail_pos/"
+[ -d addons/retail_pos ] && pos_line="
+    Cashier POS:         http://127.0.0.1:$PORT/$DB/retail_pos/"
 cat <<MSG
 
   Huiyuan is running (database '$DB' on ${TRYTOND_DATABASE__URI%%:*}).
-    Back office (sao):   http://127.0.0.1:$PORT/
-$pos_line
+    Back office (sao):   http://127.0.0.1:$PORT/  (database: $DB)$pos_line
     Hardware proxy:      http://127.0.0.1:$HW_PORT/  (virtual printer, drawer, card reader, display, scale)
+                         ${pairing:-see var/log/hw_proxy.log}
+                         swipe a card: .venv/bin/hw-proxy swipe --runtime-dir var/hw_proxy 880000000001
   Logins:
     admin / $ADMIN_PASSWORD        administrator
     manager / huiyuan-demo    shop manager (中文)    manager_en / huiyuan-demo  (English)
