@@ -99,7 +99,10 @@ def test_member_form_in_chinese(browser, server, demo_db):
         f"window.location.hash = '{demo_db}/model/party.party/{member_id}'")
     page.wait_for_selector('#tabcontent .form label:visible')
     page.wait_for_load_state('networkidle')
-    page.wait_for_timeout(500)
+    member_tab = page.locator('#tabcontent .nav-tabs a', has_text='会员')
+    if member_tab.count():
+        member_tab.first.click()
+        page.wait_for_timeout(500)
     shot(page, 'member-form-zh_CN.png')
     labels = visible_texts(page, '#tabcontent .form label:visible')
     assert labels, 'the member form shows no label'
