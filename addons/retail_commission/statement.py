@@ -222,7 +222,7 @@ class Statement(Workflow, ModelSQL, ModelView):
                 else (ZERO, ZERO))
             statement.scheme = scheme
             statement.sales = currency.round(sales)
-            statement.services = services
+            statement.services = round(services, 2)
             statement.line_amount = currency.round(amount)
             statement.tier_rate = rate
             statement.tier_amount = currency.round(tier)
