@@ -1,0 +1,120 @@
+# This file is part of Huiyuan.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Append-only ledgers, written once for every balance module.
+
+A balance (points, stored value, count-card uses, commission) is the SQL sum
+of immutable ledger lines.  The habits every such ledger shares are here:
+
+- lines can be created but never written, deleted or copied, not even by
+  the root user (``check_modification`` and ``copy`` refuse);
+- every line has a request key unique in the database, so a retried request
+  (same client UUID) finds the line it wrote the first time instead of
+  writing a second one (``find_request``);
+- every line records its operator and an optional reason;
+- the owner of the balance (wallet, card, member) is locked with
+  ``SELECT … FOR UPDATE NOWAIT`` and re-read before the balance is checked
+  and a line appended (``LedgerOwnerMixin.lock_fresh``); database
+  constraints declared by the module (CHECK on the running balance, UNIQUE
+  on (owner, sequence)) catch whatever slips through.
+
+The mixins define no model of their own.  Usage::
+
+    class CardLine(LedgerLineMixin, ModelSQL, ModelView):
+        __name__ = 'retail.count.card.line'
+        _ledger_immutable_message = 'retail_count_card.msg_line_immutable'
+        _ledger_request_key_message = (
+            'retail_count_card.msg_line_request_key_unique')
+
+    class Card(LedgerOwnerMixin, ModelSQL, ModelView):
+        __name__ = 'retail.count.card'
+
+        def use(self, ...):
+            card, = self.lock_fresh([self])
+            ...  # re-check on the fresh record, then create the line
+
+The message ids are the module's own (``message.xml``), so each ledger
+speaks its own words.
+"""
+import uuid
+
+from trytond.i18n import gettext
+from trytond.model import Unique, fields
+from trytond.model.exceptions import AccessError
+from trytond.transaction import Transaction, without_check_access
+
+
+class LedgerImmutableError(AccessError):
+    "A ledger line cannot be changed"
+
+
+def new_request_key():
+    "Return a fresh request key (for lines not written by a client request)"
+    return uuid.uuid4().hex
+
+
+class LedgerLineMixin:
+    "Immutable ledger line with a unique request key, operator and reason"
+    __slots__ = ()
+
+    # Message ids of the module using the mixin
+    _ledger_immutable_message = None
+    _ledger_request_key_message = None
+
+    request_key = fields.Char(
+        "Request Key", required=True, readonly=True, strip=False)
+    operator = fields.Many2One('res.user', "Operator", readonly=True)
+    reason = fields.Char("Reason", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        assert cls._ledger_immutable_message, cls.__name__
+        assert cls._ledger_request_key_message, cls.__name__
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('request_key_unique', Unique(t, t.request_key),
+                cls._ledger_request_key_message),
+            ]
+
+    @classmethod
+    def default_request_key(cls):
+        return new_request_key()
+
+    @classmethod
+    def default_operator(cls):
+        return Transaction().user or None
+
+    @classmethod
+    def check_modification(cls, mode, lines, values=None, external=False):
+        super().check_modification(
+            mode, lines, values=values, external=external)
+        if mode in {'write', 'delete'}:
+            raise LedgerImmutableError(gettext(cls._ledger_immutable_message))
+
+    @classmethod
+    def copy(cls, lines, default=None):
+        if lines:
+            raise LedgerImmutableError(gettext(cls._ledger_immutable_message))
+        return super().copy(lines, default=default)
+
+    @classmethod
+    def find_request(cls, request_key):
+        "Return the line written with request_key or None"
+        if not request_key:
+            return None
+        with without_check_access():
+            lines = cls.search([('request_key', '=', request_key)], limit=1)
+        return lines[0] if lines else None
+
+
+class LedgerOwnerMixin:
+    "The record a ledger's balance belongs to"
+    __slots__ = ()
+
+    @classmethod
+    def lock_fresh(cls, records):
+        """Lock the rows (FOR UPDATE NOWAIT; on contention the dispatcher
+        retries the whole transaction) and return them re-read, so that
+        every check after the lock sees the committed state."""
+        cls.lock(records)
+        return cls.browse([r.id for r in records])
