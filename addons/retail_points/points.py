@@ -854,7 +854,9 @@ class PointsAccount(ModelSQL, ModelView):
                 ('reversed', '=', earn_line.id),
                 ('kind', '=', 'refund'),
                 ])
-        share = max(min(Decimal(share), Decimal(1)), ZERO)
+        # the share column has 10 decimals: a computed ratio has up to 28
+        share = max(min(Decimal(share), Decimal(1)), ZERO).quantize(
+            Decimal('1e-10'), rounding=ROUND_HALF_UP)
         done_share = sum((ln.share or ZERO) for ln in previous)
         done_points = -sum(ln.points for ln in previous)
         target = int((Decimal(earn_line.points) * share).quantize(
@@ -881,7 +883,9 @@ class PointsAccount(ModelSQL, ModelView):
                 ('reversed', '=', redeem_line.id),
                 ('kind', '=', 'refund'),
                 ])
-        share = max(min(Decimal(share), Decimal(1)), ZERO)
+        # the share column has 10 decimals: a computed ratio has up to 28
+        share = max(min(Decimal(share), Decimal(1)), ZERO).quantize(
+            Decimal('1e-10'), rounding=ROUND_HALF_UP)
         done_share = sum((ln.share or ZERO) for ln in previous)
         done_points = sum(ln.points for ln in previous)
         target = int((Decimal(-redeem_line.points) * share).quantize(

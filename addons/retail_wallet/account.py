@@ -12,4 +12,5 @@ class Move(metaclass=PoolMeta):
             'retail.wallet',
             'retail.wallet.topup',
             'retail.wallet.closing',
+            'sale.point.payment',
             ]

@@ -8,7 +8,7 @@ from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.rpc import RPC
-from trytond.transaction import without_check_access
+from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import InsufficientBalanceError, WalletConfigurationError, WalletError
 from .wallet import Configuration_get, check_amount, new_request_key
@@ -20,8 +20,8 @@ class POSPaymentMethod(metaclass=PoolMeta):
     retail_wallet = fields.Boolean(
         "Stored Value",
         states={'invisible': Eval('cash', False)},
-        help="Pay from the member's wallet; the account must be the stored "
-        "value liability account.")
+        help="Pay from the member's wallet; the account must be the wallet "
+        "clearing account of the stored value configuration.")
 
     @classmethod
     def default_retail_wallet(cls):
@@ -53,6 +53,12 @@ class POSPayment(metaclass=PoolMeta):
     wallet_lines = fields.One2Many(
         'retail.wallet.line', 'origin', "Wallet Lines", readonly=True,
         states={'invisible': ~Eval('wallet')})
+    wallet_move = fields.Many2One(
+        'account.move', "Wallet Move", readonly=True, ondelete='RESTRICT',
+        states={'invisible': ~Eval('wallet_move')},
+        help="Posted when the sale is done: the principal leaves the stored "
+        "value liability at once, the clearing account waits for the POS "
+        "posting.")
     wallet_pin = fields.Function(
         fields.Char("Payment PIN", strip=False,
             states={'invisible': ~Eval('wallet_method', False)}),
@@ -88,7 +94,7 @@ class POSPayment(metaclass=PoolMeta):
     def copy(cls, payments, default=None):
         default = default.copy() if default else {}
         for name in ['wallet', 'wallet_authorized', 'wallet_request_key',
-                'wallet_refund_of', 'wallet_lines']:
+                'wallet_refund_of', 'wallet_lines', 'wallet_move']:
             default.setdefault(name)
         return super().copy(payments, default=default)
 
@@ -111,8 +117,12 @@ class POSPayment(metaclass=PoolMeta):
         pool = Pool()
         Line = pool.get('account.move.line')
         lines = super().get_account_move_lines()
-        if not self.method.retail_wallet or not self.wallet_lines:
+        if (not self.method.retail_wallet or not self.wallet_lines
+                or self.wallet_move):
+            # booked at done: the POS posting clears the clearing account
             return lines
+        # Payments done before the clearing account existed: the method's
+        # account was the liability itself
         config = Configuration_get(self.sale.company)
         ledger = list(self.wallet_lines)
         principal = -sum(x.principal for x in ledger)
@@ -145,7 +155,9 @@ class POSPayment(metaclass=PoolMeta):
                     'retail_wallet.msg_payment_not_authorized',
                     payment=self.rec_name))
         config = Configuration_get(sale.company)
-        if self.method.account != config.require('liability_account'):
+        liability = config.require('liability_account')
+        clearing = config.require('clearing_account')
+        if self.method.account != clearing or clearing == liability:
             raise WalletConfigurationError(gettext(
                     'retail_wallet.msg_method_account',
                     method=self.method.rec_name))
@@ -182,6 +194,30 @@ class POSPayment(metaclass=PoolMeta):
                         amount=-self.amount, cash=cash))
             wallet.post_line('change', principal=-self.amount, origin=self,
                 request_key=key, card=card)
+        self.post_wallet_move(config)
+
+    def post_wallet_move(self, config):
+        """Book the wallet part of the payment at once (idempotent):
+        Dr liability principal, Dr bonus account bonus / Cr clearing amount
+        for a payment, the reverse for a refund or stored change."""
+        Line = Pool().get('retail.wallet.line')
+        with without_check_access():
+            if self.wallet_move:
+                return
+            lines = Line.search([('origin', '=', str(self))])
+            principal = -sum((x.principal for x in lines), Decimal(0))
+            bonus = -sum((x.bonus for x in lines), Decimal(0))
+            if not principal and not bonus:
+                return
+            with Transaction().set_context(company=self.sale.company.id):
+                self.wallet_move = config.create_move(self.sale.date, [
+                        (config.require('liability_account'), principal),
+                        (config.require('bonus_account') if bonus else None,
+                            bonus),
+                        (config.require('clearing_account'),
+                            -(principal + bonus)),
+                        ], self, description=self.sale.rec_name)
+            self.save()
 
     @staticmethod
     def refund_parts(original, amount):

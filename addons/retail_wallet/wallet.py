@@ -82,8 +82,22 @@ class Configuration(ModelSQL, ModelView):
             ('party_required', '=', False),
             ('company', '=', Eval('company', -1)),
             ],
-        help="Credited by top-ups with the principal; it must be the account "
-        "of the wallet payment method so that POS posting debits it.")
+        help="Credited by top-ups with the principal, debited by wallet "
+        "payments when the POS sale is done: its balance is the sum of all "
+        "wallets' principal.")
+    clearing_account = fields.Many2One(
+        'account.account', "Wallet Clearing Account",
+        domain=[
+            ('type', '!=', None),
+            ('closed', '!=', True),
+            ('party_required', '=', False),
+            ('company', '=', Eval('company', -1)),
+            ('id', '!=', Eval('liability_account', -1)),
+            ],
+        help="The account of the stored value payment method: a wallet "
+        "payment credits it when the sale is done (against the liability "
+        "and the bonus account) and the POS posting clears it against "
+        "revenue; its balance is the done sales not posted yet.")
     bonus_account = fields.Many2One(
         'account.account', "Bonus Account",
         domain=[
@@ -366,6 +380,41 @@ class Wallet(ModelSQL, ModelView):
         if mode == 'delete':
             raise LedgerAccessError(gettext(
                     'retail_wallet.msg_wallet_delete'))
+
+    @classmethod
+    def lock(cls, records=None):
+        """Lock the wallet rows before reading their balance.
+
+        On PostgreSQL the rows are locked in place by an UPDATE that waits
+        for the holder (in id order, so two wallets are always taken in the
+        same order) instead of Tryton's NOWAIT lock which restarts the whole
+        transaction every time.  Tryton runs REPEATABLE READ: a plain
+        SELECT ... FOR UPDATE would wait and then read the ledger from a
+        snapshot older than the holder's commit; the UPDATE instead makes
+        PostgreSQL refuse (serialization failure, retried by the dispatcher
+        like any lock conflict) when another writer committed on the wallet
+        after this transaction's snapshot.  Every ledger writer takes this
+        lock, so no line can be appended on a stale balance."""
+        transaction = Transaction()
+        locked_tables = getattr(transaction, '_locked_tables', None)
+        locked_records = getattr(transaction, '_locked_records', None)
+        if (records is None or backend.name != 'postgresql'
+                or locked_tables is None or locked_records is None):
+            return super().lock(records)
+        if cls._table in locked_tables:
+            return
+        locked = locked_records[cls._table]
+        new_ids = set(transaction.create_records[cls.__name__])
+        ids = sorted({int(r) for r in records} - new_ids - locked)
+        if not ids:
+            return
+        table = cls.__table__()
+        cursor = transaction.connection.cursor()
+        for id_ in ids:
+            cursor.execute(*table.update(
+                    [table.write_date], [table.write_date],
+                    where=table.id == id_))
+            locked.add(id_)
 
     # Balances -----------------------------------------------------------
 
@@ -710,10 +759,23 @@ class Wallet(ModelSQL, ModelView):
             return
         if not pin:
             raise PINError(gettext('retail_wallet.msg_pin_required'))
+        with without_check_access():
+            locked = bool(self.__class__(self.id)._pin_locked_until(config))
         transaction = Transaction()
         if self.id in transaction.create_records[self.__name__]:
             # A wallet not committed yet is invisible to a new transaction
             result, remaining = self._check_pin(config, pin_hash, pin)
+        elif (backend.name == 'sqlite'
+                and transaction.database.name != ':memory:'):
+            # SQLite has a single writer: a second transaction would wait
+            # for this one (the POS checkout has written the sale already)
+            # until "database is locked". Check in this transaction and
+            # record a failure once the refused payment is rolled back.
+            result, remaining = self._check_pin(config, pin_hash, pin)
+            if result == 'wrong' or (result == 'locked' and not locked):
+                transaction.atexit(
+                    _record_failure_after, transaction.database.name,
+                    transaction.user, self.id)
         else:
             with transaction.new_transaction() as new:
                 result, remaining = self._check_pin(config, pin_hash, pin)
@@ -952,6 +1014,15 @@ class WalletPin(ModelSQL):
             ('wallet_unique', Unique(t, t.wallet),
                 'retail_wallet.msg_wallet_pin_unique'),
             ]
+
+
+def _record_failure_after(database_name, user, wallet_id):
+    "Record a refused PIN in its own transaction after the payment's ended"
+    pool = Pool(database_name)
+    Wallet = pool.get('retail.wallet')
+    with Transaction(new=True).start(database_name, user):
+        with without_check_access():
+            Wallet(wallet_id)._record_attempt('failure')
 
 
 class PinAttempt(ModelSQL, ModelView):
