@@ -9,11 +9,13 @@ reversed or granted is a ``retail.commission.line``; nothing changes a line
 once written except its link to a statement.
 """
 import datetime as dt
+from collections import defaultdict
 from decimal import Decimal
 
 from sql import Null
 from sql.operators import Equal
 
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import Exclude, Index, ModelSQL, ModelView, Workflow, fields, sequence_ordered
 from trytond.modules.currency.fields import Monetary
@@ -37,6 +39,169 @@ KINDS = [
 RULE_KINDS = [k for k in KINDS if k[0] not in {'refund', 'tier'}]
 # kinds that count as sales performance (base of the tiered rates)
 SALE_KINDS = {'sale', 'refund'}
+
+
+def product_categories(product):
+    "The ids of the categories of product and of their parents"
+    categories = set()
+    for category in (product.categories_all if product else []):
+        while category and category.id not in categories:
+            categories.add(category.id)
+            category = category.parent
+    return categories
+
+
+class RuleData:
+    "An approved rule as plain data (approved rules never change)"
+    __slots__ = ('id', 'kind', 'product', 'category', 'role', 'assignment',
+        'customer', 'method', 'rate', 'amount')
+
+    def __init__(self, rule):
+        self.id = rule.id
+        for name in ['kind', 'assignment', 'customer', 'method', 'rate',
+                'amount']:
+            setattr(self, name, getattr(rule, name))
+        for name in ['product', 'category', 'role']:
+            value = getattr(rule, name)
+            setattr(self, name, value.id if value else None)
+
+    def match(self, pattern):
+        if self.kind != pattern['kind']:
+            return False
+        product = pattern.get('product')
+        if self.product and self.product != (product.id if product else None):
+            return False
+        if self.category:
+            categories = pattern.get('categories')
+            if callable(categories):
+                categories = categories()
+            elif categories is None:
+                categories = product_categories(product)
+            if self.category not in categories:
+                return False
+        role = pattern.get('role')
+        if self.role and self.role != (role.id if role else None):
+            return False
+        if self.assignment != 'any':
+            if (self.assignment == 'requested') != bool(
+                    pattern.get('requested')):
+                return False
+        if self.customer != 'any':
+            if (self.customer == 'member') != bool(pattern.get('member')):
+                return False
+        return True
+
+    def get_amount(self, base, quantity):
+        if self.method == 'percent':
+            return base * (self.rate or ZERO)
+        return (self.amount or ZERO) * Decimal(str(quantity or 0))
+
+
+class SchemeData:
+    """An approved scheme version as plain data, shared by the transactions
+    of the process (approved versions never change)"""
+    __slots__ = ('id', 'start_date', 'base_amount', 'exclude_special_price',
+        'rules')
+
+    def __init__(self, scheme):
+        self.id = scheme.id
+        self.start_date = scheme.start_date
+        self.base_amount = scheme.base_amount
+        self.exclude_special_price = scheme.exclude_special_price
+        self.rules = tuple(RuleData(r) for r in scheme.rules)
+
+    def __int__(self):
+        return self.id
+
+    def compute(self, kind, base, quantity, currency, product=None,
+            role=None, requested=False, member=False, special_price=False,
+            categories=None):
+        if (kind == 'sale' and special_price
+                and self.exclude_special_price):
+            return None, ZERO
+        pattern = {
+            'kind': kind,
+            'product': product,
+            'role': role,
+            'requested': requested,
+            'member': member,
+            'categories': categories,
+            }
+        for rule in self.rules:
+            if rule.match(pattern):
+                return rule, rule.get_amount(base, quantity)
+        return None, ZERO
+
+
+class SchemeCache:
+    """The approved versions of each company (kept between transactions in
+    a Tryton cache cleared when a version is approved) and the categories
+    of the products of a batch (two queries for the batch)"""
+
+    _versions = Cache('retail.commission.scheme.versions', context=False)
+
+    def __init__(self):
+        self._categories = {}
+        self._parents = None
+        self.pending = []  # products whose categories may be needed
+        self.regular_prices = {}
+
+    @classmethod
+    def clear(cls):
+        cls._versions.clear()
+
+    def versions(self, company):
+        pool = Pool()
+        Scheme = pool.get('retail.commission.scheme')
+        versions = self._versions.get(company.id)
+        if versions is None:
+            with without_check_access():
+                schemes = Scheme.search([
+                        ('company', '=', company.id),
+                        ('state', '=', 'approved'),
+                        ], order=[('start_date', 'DESC')])
+                versions = [SchemeData(s) for s in schemes]
+            self._versions.set(company.id, versions)
+        return versions
+
+    def in_force(self, company, date):
+        for scheme in self.versions(company):
+            if scheme.start_date <= date:
+                return scheme
+
+    def prefetch_categories(self, products):
+        "Read the categories of products with their parents (SQL)"
+        pool = Pool()
+        Category = pool.get('product.category')
+        TemplateCategory = pool.get('product.template-product.category.all')
+        cursor = Transaction().connection.cursor()
+        todo = {p.template.id: p.id for p in products
+            if p and p.id not in self._categories}
+        if not todo:
+            return
+        if self._parents is None:
+            category = Category.__table__()
+            cursor.execute(*category.select(category.id, category.parent))
+            self._parents = dict(cursor)
+        relation = TemplateCategory.__table__()
+        for product_id in todo.values():
+            self._categories[product_id] = set()
+        cursor.execute(*relation.select(
+                relation.template, relation.category,
+                where=relation.template.in_(list(todo))))
+        for template_id, category_id in cursor:
+            categories = self._categories[todo[template_id]]
+            while category_id and category_id not in categories:
+                categories.add(category_id)
+                category_id = self._parents.get(category_id)
+
+    def categories(self, product):
+        if not product:
+            return set()
+        if product.id not in self._categories:
+            self.prefetch_categories(self.pending + [product])
+            self.pending = []
+        return self._categories[product.id]
 
 
 class Role(ModelSQL, ModelView):
@@ -284,6 +449,7 @@ class Scheme(Workflow, ModelSQL, ModelView):
                 'approved_by': Transaction().user,
                 'approved_at': dt.datetime.now(),
                 })
+        SchemeCache.clear()
 
     @classmethod
     @ModelView.button
@@ -300,7 +466,8 @@ class Scheme(Workflow, ModelSQL, ModelView):
                     })
 
     def compute(self, kind, base, quantity, currency, product=None,
-            role=None, requested=False, member=False, special_price=False):
+            role=None, requested=False, member=False, special_price=False,
+            categories=None):
         """Return (rule, amount) of the first rule matching, amount is the
         commission for the whole base and quantity (not rounded)"""
         if (kind == 'sale' and special_price
@@ -312,6 +479,7 @@ class Scheme(Workflow, ModelSQL, ModelView):
             'role': role,
             'requested': requested,
             'member': member,
+            'categories': categories,
             }
         for rule in self.rules:
             if rule.match(pattern):
@@ -451,12 +619,12 @@ class SchemeRule(
         if self.product and self.product != product:
             return False
         if self.category:
-            categories = set()
-            for category in (product.categories_all if product else []):
-                while category:
-                    categories.add(category)
-                    category = category.parent
-            if self.category not in categories:
+            categories = pattern.get('categories')
+            if callable(categories):
+                categories = categories()
+            elif categories is None:
+                categories = product_categories(product)
+            if self.category.id not in categories:
                 return False
         if self.role and self.role != pattern.get('role'):
             return False
@@ -581,7 +749,7 @@ class CommissionLine(ModelSQL, ModelView):
     @classmethod
     def _get_origin(cls):
         return [
-            'sale.point.sale.line', 'sale.point.sale',
+            'sale.point.sale.line', 'sale.point.sale', 'sale.point.payment',
             'retail.commission.statement', 'retail.member.card']
 
     @classmethod
@@ -632,11 +800,11 @@ class CommissionLine(ModelSQL, ModelView):
         if date is None:
             with Transaction().set_context(company=company.id):
                 date = Date.today()
-        line = cls.new_line(origin, employee, base, kind, quantity, date,
-            product=product, requested=requested, member=member,
+        values = cls.line_values(origin, employee, base, kind, quantity,
+            date, product=product, requested=requested, member=member,
             share=share, special_price=special_price, sale_line=sale_line)
         with without_check_access():
-            line.save()
+            line, = cls.create([values])
         return line
 
     @classmethod
@@ -644,27 +812,53 @@ class CommissionLine(ModelSQL, ModelView):
             product=None, requested=False, member=False, share=ONE,
             special_price=False, sale_line=None, scheme=False):
         "Return an unsaved line computed for the version in force at date"
+        return cls(**cls.line_values(origin, employee, base, kind, quantity,
+                date, product=product, requested=requested, member=member,
+                share=share, special_price=special_price,
+                sale_line=sale_line, scheme=scheme))
+
+    @classmethod
+    def line_values(cls, origin, employee, base, kind, quantity, date,
+            product=None, requested=False, member=False, share=ONE,
+            special_price=False, sale_line=None, scheme=False, cache=None):
+        """Return the values of the line computed for the version in force
+        at date (scheme when given)"""
         pool = Pool()
         Scheme = pool.get('retail.commission.scheme')
         company = employee.company
         currency = company.currency
         if scheme is False:
-            scheme = Scheme.in_force(company, date)
+            if cache is not None:
+                scheme = cache.in_force(company, date)
+            else:
+                scheme = Scheme.in_force(company, date)
         rule, amount = None, ZERO
         if scheme:
             rule, amount = scheme.compute(
                 kind, base, quantity, currency, product=product,
                 role=employee.commission_role, requested=requested,
-                member=member, special_price=special_price)
+                member=member, special_price=special_price,
+                categories=((lambda: cache.categories(product))
+                    if cache is not None else None))
         share = Decimal(share)
-        return cls(
-            company=company, employee=employee, date=date, kind=kind,
-            origin=origin, sale_line=sale_line, product=product,
-            quantity=quantity, share=share, requested=bool(requested),
-            member=bool(member), scheme=scheme, rule=rule,
-            base=currency.round(base * share),
-            amount=currency.round(amount * share),
-            currency=currency)
+        return {
+            'company': company.id,
+            'employee': employee.id,
+            'date': date,
+            'kind': kind,
+            'origin': str(origin),
+            'sale_line': sale_line.id if sale_line else None,
+            'product': product.id if product else None,
+            'quantity': quantity,
+            'share': share,
+            'requested': bool(requested),
+            'member': bool(member),
+            'scheme': scheme.id if scheme else None,
+            'rule': rule.id if rule else None,
+            'base': currency.round(base * share),
+            'amount': currency.round(amount * share),
+            'currency': currency.id,
+            }
 
     @classmethod
     def reverse(cls, original, origin, quantity, date, sale_line=None):
@@ -677,32 +871,136 @@ class CommissionLine(ModelSQL, ModelView):
                         ], limit=1):
                 return None
             previous = cls.search([('reversal_of', '=', original.id)])
+        values = cls.reversal_values(
+            original, origin, quantity, date, previous, sale_line=sale_line)
+        if not values:
+            return None
+        with without_check_access():
+            line, = cls.create([values])
+        return line
+
+    @classmethod
+    def reversal_values(cls, original, origin, quantity, date, previous,
+            sale_line=None):
+        """Return the values of the reversal of quantity of original given
+        its previous reversals (lines or values), or None when nothing is
+        left to reverse"""
+        def get(record, name):
+            if isinstance(record, dict):
+                return record[name]
+            return getattr(record, name)
         currency = original.currency
         sold = original.quantity or 0
-        done = -sum((p.quantity or 0) for p in previous)
+        done = -sum((get(p, 'quantity') or 0) for p in previous)
         total = min(done + quantity, sold) if sold else 0
         if total <= done:
             return None
         ratio = Decimal(str(total)) / Decimal(str(sold))
         amount = currency.round(original.amount * ratio) + sum(
-            (p.amount for p in previous), ZERO)
+            (get(p, 'amount') for p in previous), ZERO)
         base = currency.round(original.base * ratio) + sum(
-            (p.base for p in previous), ZERO)
-        line = cls(
-            company=original.company, employee=original.employee,
-            date=date, kind='refund', origin=origin, sale_line=sale_line,
-            product=original.product, quantity=-(total - done),
-            share=original.share, requested=original.requested,
-            member=original.member, scheme=original.scheme,
-            rule=original.rule, reversal_of=original,
-            base=-base, amount=-amount, currency=currency)
+            (get(p, 'base') for p in previous), ZERO)
+        return {
+            'company': original.company.id,
+            'employee': original.employee.id,
+            'date': date,
+            'kind': 'refund',
+            'origin': str(origin),
+            'sale_line': sale_line.id if sale_line else None,
+            'product': original.product.id if original.product else None,
+            'quantity': -(total - done),
+            'share': original.share,
+            'requested': original.requested,
+            'member': original.member,
+            'scheme': original.scheme.id if original.scheme else None,
+            'rule': original.rule.id if original.rule else None,
+            'reversal_of': original.id,
+            'base': -base,
+            'amount': -amount,
+            'currency': currency.id,
+            }
+
+    @classmethod
+    def compute_sale_lines(cls, lines, cache=None):
+        """Return the values of the commission lines to create for the POS
+        lines (sales and returns), skipping what was already recorded.
+
+        Reads the existing commission of the lines and of the sold lines
+        they return with two searches and matches the rules in memory."""
+        if cache is None:
+            cache = SchemeCache()
+        returns = {}
+        for line in lines:
+            if line.quantity < 0:
+                original = line._commission_returned_line()
+                if original:
+                    returns[line.id] = original
+        line_ids = [ln.id for ln in lines]
+        original_ids = list({o.id for o in returns.values()})
+        recorded, reversed_ = set(), set()
+        earned = defaultdict(list)
         with without_check_access():
-            line.save()
-        return line
+            existing = cls.search([
+                    ('sale_line', 'in', line_ids + original_ids),
+                    ], order=[('id', 'ASC')])
+            for c in existing:
+                sale_line = c.sale_line.id
+                if c.reversal_of:
+                    reversed_.add((sale_line, c.reversal_of.id))
+                else:
+                    recorded.add((sale_line, c.employee.id, c.kind))
+                    if c.kind == 'sale' and sale_line in original_ids:
+                        earned[sale_line].append(c)
+            previous = defaultdict(list)
+            earned_ids = [c.id for cs in earned.values() for c in cs]
+            if earned_ids:
+                for c in cls.search([
+                            ('reversal_of', 'in', earned_ids),
+                            ], order=[('id', 'ASC')]):
+                    previous[c.reversal_of.id].append(c)
+        cache.pending.extend(ln.product for ln in lines if ln.staff)
+        to_create = []
+        for line in lines:
+            sale = line.sale
+            if line.quantity < 0 and line.id in returns:
+                for c in earned[returns[line.id].id]:
+                    if (line.id, c.id) in reversed_:
+                        continue
+                    values = cls.reversal_values(
+                        c, line, -line.quantity, sale.date, previous[c.id],
+                        sale_line=line)
+                    if values:
+                        previous[c.id].append(values)
+                        to_create.append(values)
+                continue
+            if not line.staff:
+                continue
+            scheme = cache.in_force(sale.company, sale.date)
+            base = line._commission_base(scheme)
+            special = (scheme and scheme.exclude_special_price
+                and line._commission_special_price(cache.regular_prices))
+            member = bool(getattr(sale, 'member', None))
+            kind = 'sale' if line.quantity > 0 else 'refund'
+            for staff in line.staff:
+                if (line.id, staff.employee.id, kind) in recorded:
+                    continue
+                # A return without its sold line: what it would earn on its
+                # date, negative
+                values = cls.line_values(
+                    line, staff.employee, base, 'sale', line.quantity,
+                    sale.date, product=line.product,
+                    requested=staff.requested, member=member,
+                    share=staff.share, special_price=special,
+                    sale_line=line, scheme=scheme, cache=cache)
+                values['kind'] = kind
+                to_create.append(values)
+        return to_create
 
     @classmethod
     def validate_fields(cls, lines, field_names):
         super().validate_fields(lines, field_names)
+        if field_names and not ({'employee', 'company'} & field_names):
+            return
         for line in lines:
             if line.employee.company != line.company:
                 raise CommissionError(gettext(

@@ -18,6 +18,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import without_check_access
 
+from .commission import SchemeCache
 from .exceptions import CommissionAccessError, StaffValidationError
 
 ZERO = Decimal(0)
@@ -137,12 +138,32 @@ class POSSale(metaclass=PoolMeta):
 
     @classmethod
     def process_commission(cls, sales):
-        "Record the commission of the lines of sales (idempotent)"
+        """Record the commission of sales (idempotent).
+
+        One batch for all the sales: the scheme versions are loaded once per
+        company, the rules matched in memory, the commission already written
+        read with a few searches and the new lines created with one
+        ``create``."""
+        pool = Pool()
+        CommissionLine = pool.get('retail.commission.line')
         # The cashier may not read schemes nor write commission lines
         with without_check_access():
-            for sale in sales:
-                for line in sale.lines:
-                    line.process_commission()
+            values = cls.get_commission_values(sales, SchemeCache())
+            if values:
+                CommissionLine.create(values)
+
+    @classmethod
+    def get_commission_values(cls, sales, cache):
+        """Return the values of the commission lines to create for sales
+        (extended by the integrations, e.g. stored value spent)"""
+        pool = Pool()
+        CommissionLine = pool.get('retail.commission.line')
+        lines = [ln for s in sales for ln in s.lines if ln.quantity]
+        for line in lines:
+            line.check_staff_shares()
+        if not lines:
+            return []
+        return CommissionLine.compute_sale_lines(lines, cache=cache)
 
 
 class POSSaleLine(metaclass=PoolMeta):
@@ -209,16 +230,22 @@ class POSSaleLine(metaclass=PoolMeta):
             original = getattr(self, 'points_origin_line', None)
         return original
 
-    def _commission_special_price(self):
+    def _commission_special_price(self, regular_prices=None):
         "True when sold below the product's regular price"
         product = self.product
         point = self.sale.point
-        if point.tax_included:
-            regular, price = (
-                getattr(product, 'gross_price_used', None),
-                self.unit_gross_price)
+        key = (product.id, point.tax_included)
+        if regular_prices is not None and key in regular_prices:
+            regular = regular_prices[key]
         else:
-            regular, price = product.list_price_used, self.unit_list_price
+            if point.tax_included:
+                regular = getattr(product, 'gross_price_used', None)
+            else:
+                regular = product.list_price_used
+            if regular_prices is not None:
+                regular_prices[key] = regular
+        price = (self.unit_gross_price if point.tax_included
+            else self.unit_list_price)
         return (regular is not None and price is not None
             and price < regular)
 
@@ -239,51 +266,8 @@ class POSSaleLine(metaclass=PoolMeta):
         "Record or reverse the commission of the line"
         pool = Pool()
         CommissionLine = pool.get('retail.commission.line')
-        Scheme = pool.get('retail.commission.scheme')
-        sale = self.sale
         if not self.quantity:
             return
         self.check_staff_shares()
-        if self.quantity < 0:
-            original = self._commission_returned_line()
-            if original:
-                with without_check_access():
-                    earned = CommissionLine.search([
-                            ('sale_line', '=', original.id),
-                            ('kind', '=', 'sale'),
-                            ])
-                for line in earned:
-                    CommissionLine.reverse(
-                        line, self, -self.quantity, sale.date,
-                        sale_line=self)
-                return
-        if not self.staff:
-            return
-        scheme = Scheme.in_force(sale.company, sale.date)
-        base = self._commission_base(scheme)
-        special = self._commission_special_price()
-        member = bool(getattr(sale, 'member', None))
-        kind = 'sale' if self.quantity > 0 else 'refund'
         with without_check_access():
-            recorded = {c.employee for c in CommissionLine.search([
-                        ('origin', '=', str(self)),
-                        ('kind', '=', kind),
-                        ('reversal_of', '=', None),
-                        ])}
-        to_save = []
-        for staff in self.staff:
-            if staff.employee in recorded:
-                continue
-            # A return without its sold line: what it would earn today,
-            # negative
-            line = CommissionLine.new_line(
-                self, staff.employee, base, 'sale', self.quantity,
-                sale.date, product=self.product,
-                requested=staff.requested, member=member,
-                share=staff.share, special_price=special, sale_line=self,
-                scheme=scheme)
-            line.kind = kind
-            to_save.append(line)
-        if to_save:
-            with without_check_access():
-                CommissionLine.save(to_save)
+            CommissionLine.create(CommissionLine.compute_sale_lines([self]))

@@ -8,11 +8,13 @@ from decimal import Decimal
 from sql import Literal, Null
 from sql.aggregate import Count, Sum
 from sql.conditionals import Case, Coalesce
+from sql.functions import CurrentTimestamp
+from sql.operators import Equal
 
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, ModelView, Workflow, fields
+from trytond.model import Exclude, ModelSQL, ModelView, Workflow, fields
 from trytond.modules.currency.fields import Monetary
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.report import Report
 from trytond.transaction import Transaction, without_check_access
@@ -71,9 +73,15 @@ class Statement(Workflow, ModelSQL, ModelView):
             ('draft', "Draft"),
             ('confirmed', "Confirmed"),
             ('approved', "Approved"),
+            ('posted', "Posted"),
             ('cancelled', "Cancelled"),
             ], "State", readonly=True, required=True, sort=False)
     approved_by = fields.Many2One('res.user', "Approved By", readonly=True)
+    move = fields.Many2One(
+        'account.move', "Account Move", readonly=True, ondelete='RESTRICT',
+        states={'invisible': ~Eval('move')},
+        help="Commission expense against commission payable to the "
+        "employee.")
 
     del _states
 
@@ -87,8 +95,13 @@ class Statement(Workflow, ModelSQL, ModelView):
             ('confirmed', 'approved'),
             ('draft', 'cancelled'),
             ('cancelled', 'draft'),
+            ('approved', 'posted'),
             }
         cls._buttons.update({
+                'post': {
+                    'invisible': Eval('state') != 'approved',
+                    'depends': ['state'],
+                    },
                 'confirm': {
                     'invisible': Eval('state') != 'draft',
                     'depends': ['state'],
@@ -165,7 +178,7 @@ class Statement(Workflow, ModelSQL, ModelView):
     def copy(cls, statements, default=None):
         default = default.copy() if default else {}
         for name in ['lines', 'scheme', 'approved_by', 'sales', 'services',
-                'line_amount', 'tier_rate', 'tier_amount']:
+                'line_amount', 'tier_rate', 'tier_amount', 'move']:
             default.setdefault(name)
         return super().copy(statements, default=default)
 
@@ -204,18 +217,21 @@ class Statement(Workflow, ModelSQL, ModelView):
         pool = Pool()
         Line = pool.get('retail.commission.line')
         Scheme = pool.get('retail.commission.scheme')
+        line = Line.__table__()
+        cursor = Transaction().connection.cursor()
         for statement in statements:
             currency = statement.company.currency
-            with without_check_access():
-                lines = Line.search([
-                        ('company', '=', statement.company.id),
-                        ('employee', '=', statement.employee.id),
-                        ('date', '>=', statement.start_date),
-                        ('date', '<=', statement.end_date),
-                        ('statement', '=', None),
-                        ('kind', '!=', 'tier'),
-                        ], order=[])
-                Line.write(lines, {'statement': statement.id})
+            # One UPDATE: the statement link is the only column of a
+            # commission line that may change
+            cursor.execute(*line.update(
+                    [line.statement, line.write_uid, line.write_date],
+                    [statement.id, Transaction().user, CurrentTimestamp()],
+                    where=((line.company == statement.company.id)
+                        & (line.employee == statement.employee.id)
+                        & (line.date >= statement.start_date)
+                        & (line.date <= statement.end_date)
+                        & (line.statement == Null)
+                        & (line.kind != 'tier'))))
             sales, services, amount = cls._summary(statement)
             scheme = Scheme.in_force(statement.company, statement.end_date)
             rate, tier = (scheme.tier_amount(sales) if scheme
@@ -234,11 +250,14 @@ class Statement(Workflow, ModelSQL, ModelView):
     def draft(cls, statements):
         pool = Pool()
         Line = pool.get('retail.commission.line')
-        with without_check_access():
-            lines = Line.search([
-                    ('statement', 'in', [s.id for s in statements]),
-                    ])
-            Line.write(lines, {'statement': None})
+        line = Line.__table__()
+        cursor = Transaction().connection.cursor()
+        if not statements:
+            return
+        cursor.execute(*line.update(
+                [line.statement, line.write_uid, line.write_date],
+                [Null, Transaction().user, CurrentTimestamp()],
+                where=line.statement.in_([s.id for s in statements])))
         cls.write(statements, {
                 'scheme': None, 'sales': None, 'services': None,
                 'line_amount': None, 'tier_rate': None, 'tier_amount': None,
@@ -280,6 +299,28 @@ class Statement(Workflow, ModelSQL, ModelView):
         cls.write(statements, {'approved_by': Transaction().user})
 
     @classmethod
+    @ModelView.button
+    @Workflow.transition('posted')
+    def post(cls, statements):
+        """Book the approved statements: Dr commission expense / Cr
+        commission payable, the employee's party on the payable line"""
+        pool = Pool()
+        Configuration = pool.get('retail.commission.configuration')
+        Move = pool.get('account.move')
+        moves = []
+        for statement in statements:
+            if statement.move:
+                continue
+            config = Configuration.get_for(statement.company)
+            statement.move = config.get_move(statement)
+            if statement.move:
+                moves.append(statement.move)
+        with without_check_access():
+            Move.save(moves)
+            Move.post(moves)
+        cls.save(statements)
+
+    @classmethod
     def generate(cls, company, start_date, end_date):
         """Create and confirm the statements of the period for every
         employee with lines not yet in a statement"""
@@ -303,6 +344,98 @@ class Statement(Workflow, ModelSQL, ModelView):
                     } for e in employees])
         cls.confirm(statements)
         return statements
+
+
+class Configuration(ModelSQL, ModelView):
+    "Commission Accounting Configuration"
+    __name__ = 'retail.commission.configuration'
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, ondelete='CASCADE')
+    journal = fields.Many2One(
+        'account.journal', "Journal", required=True,
+        domain=[('type', '=', 'general')])
+    expense_account = fields.Many2One(
+        'account.account', "Commission Expense Account", required=True,
+        domain=[
+            ('type.expense', '=', True),
+            ('closed', '!=', True),
+            ('company', '=', Eval('company', -1)),
+            ])
+    payable_account = fields.Many2One(
+        'account.account', "Commission Payable Account", required=True,
+        domain=[
+            ('type', '!=', None),
+            ('closed', '!=', True),
+            ('company', '=', Eval('company', -1)),
+            ],
+        help="Credited with the commission owed to the employee (with the "
+        "employee's party when the account requires a party).")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('company_unique', Exclude(t, (t.company, Equal)),
+                'retail_commission.msg_configuration_company_unique'),
+            ]
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    def get_rec_name(self, name):
+        return self.company.rec_name
+
+    @classmethod
+    def get_for(cls, company):
+        "Return the configuration of company or raise a user error"
+        with without_check_access():
+            configs = cls.search([('company', '=', company.id)], limit=1)
+        if not configs:
+            raise StatementError(gettext(
+                    'retail_commission.msg_configuration_missing',
+                    company=company.rec_name))
+        return configs[0]
+
+    def get_move(self, statement):
+        "Return the unsaved move of statement or None for a zero total"
+        pool = Pool()
+        Move = pool.get('account.move')
+        MoveLine = pool.get('account.move.line')
+        Period = pool.get('account.period')
+        currency = statement.company.currency
+        total = currency.round(statement.total or ZERO)
+        if currency.is_zero(total):
+            return None
+        date = statement.end_date
+        expense = MoveLine(account=self.expense_account)
+        payable = MoveLine(account=self.payable_account)
+        if self.payable_account.party_required:
+            payable.party = statement.employee.party
+        if total > 0:
+            expense.debit, expense.credit = total, ZERO
+            payable.debit, payable.credit = ZERO, total
+        else:
+            expense.debit, expense.credit = ZERO, -total
+            payable.debit, payable.credit = -total, ZERO
+        return Move(
+            journal=self.journal,
+            period=Period.find(statement.company, date=date),
+            date=date,
+            origin=statement,
+            company=statement.company,
+            description=statement.rec_name,
+            lines=[expense, payable])
+
+
+class Move(metaclass=PoolMeta):
+    __name__ = 'account.move'
+
+    @classmethod
+    def _get_origin(cls):
+        return super()._get_origin() + ['retail.commission.statement']
 
 
 class StatementExcel(Report):

@@ -8,6 +8,7 @@ from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.company.tests import create_company, create_employee, set_company
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
 
 MARCH = dt.date(2026, 3, 10)
 
@@ -193,6 +194,88 @@ class RetailCommissionTestCase(ModuleTestCase):
             scheme.tier_amount(Decimal(25000))[1], Decimal('650.00'))
         self.assertEqual(
             scheme.tier_amount(Decimal(15000))[1], Decimal('250.00'))
+
+    @with_transaction()
+    def test_card_opening(self):
+        "The employee who opens a card earns once, a replacement nothing"
+        pool = Pool()
+        Line = pool.get('retail.commission.line')
+        Card = pool.get('retail.member.card')
+        company, employee, card, scheme = self._setup()
+        with set_company(company):
+            self.assertEqual(Line.search([], count=True), 0)
+            opened = Card(number='C010', party=card.party, company=company,
+                opened_by=employee, issue_date=MARCH)
+            opened.save()
+            line, = Line.search([])
+            self.assertEqual(
+                (line.kind, line.amount, line.origin, line.employee),
+                ('card_open', Decimal('15.00'), opened, employee))
+            replacement = Card(number='C011', party=card.party,
+                company=company, opened_by=employee, issue_date=MARCH,
+                replacement_of=opened)
+            replacement.save()
+            self.assertEqual(Line.search([], count=True), 1)
+
+    @with_transaction()
+    def test_staff_see_own_commission(self):
+        "Cashiers and staff read their own lines; managers every line"
+        pool = Pool()
+        Line = pool.get('retail.commission.line')
+        Statement = pool.get('retail.commission.statement')
+        Ranking = pool.get('retail.commission.ranking')
+        User = pool.get('res.user')
+        ModelData = pool.get('ir.model.data')
+        company, eve, card, scheme = self._setup()
+        adam = create_employee(company, "Adam")
+
+        def group(module, name):
+            return ModelData.get_id(module, name)
+
+        def make_user(login, employee, groups):
+            user = User(login=login, name=login, companies=[company],
+                company=company, employees=[employee] if employee else [],
+                employee=employee, groups=groups)
+            user.save()
+            return user
+
+        cashier = make_user('cashier', eve,
+            [group('retail_member', 'group_retail_cashier')])
+        staff = make_user('staff', adam,
+            [group('retail_commission', 'group_commission_staff')])
+        manager = make_user('manager', None,
+            [group('retail_member', 'group_retail_manager')])
+        with set_company(company):
+            Line.record(card, eve, Decimal(100), 'topup', date=MARCH)
+            Line.record(card, adam, Decimal(200), 'topup', date=MARCH)
+            statements = Statement.generate(
+                company, dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+            self.assertEqual(len(statements), 2)
+
+        def visible(user):
+            with Transaction().set_user(user.id), \
+                    Transaction().set_context(
+                        company=company.id, _check_access=True,
+                        start_date=dt.date(2026, 3, 1),
+                        end_date=dt.date(2026, 3, 31)):
+                return (
+                    sorted(ln.employee.rec_name for ln in Line.search([])),
+                    sorted(s.employee.rec_name
+                        for s in Statement.search([])),
+                    sorted(r.employee.rec_name for r in Ranking.search([])),
+                    )
+
+        self.assertEqual(visible(cashier), (['Eve'], ['Eve'], ['Eve']))
+        self.assertEqual(visible(staff), (['Adam'], ['Adam'], ['Adam']))
+        self.assertEqual(visible(manager),
+            (['Adam', 'Eve'], ['Adam', 'Eve'], ['Adam', 'Eve']))
+        # reading another employee's line by id is refused too
+        adam_line, = Line.search([('employee', '=', adam.id)])
+        with Transaction().set_user(cashier.id), \
+                Transaction().set_context(
+                    company=company.id, _check_access=True):
+            with self.assertRaises(AccessError):
+                Line.read([adam_line.id], ['amount'])
 
 
 del ModuleTestCase
