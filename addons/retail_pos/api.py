@@ -1,0 +1,1794 @@
+# This file is part of Huiyuan.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""The POS API as Python: every HTTP route of routes.py calls one class
+method of ``retail.pos.api`` inside one transaction, as the cashier's user
+with the till's company and the cashier's language.
+
+Other modules extend ``retail.pos.api`` (``[register retail_count_card]``
+and ``[register retail_coupon]`` in tryton.cfg): the ``_member_extras``,
+``_quote_line``, ``_quote_adjust``, ``_before_payments`` and
+``_catalog_extra`` hooks."""
+import datetime as dt
+import json
+import re
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from sql import Literal, Null
+from sql.aggregate import Count, Max, Sum
+from sql.conditionals import Coalesce
+
+from trytond.config import config
+from trytond.i18n import gettext
+from trytond.model import Model
+from trytond.modules.product import round_price
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction, without_check_access
+
+from .exceptions import PosError, pos_error
+
+ZERO = Decimal(0)
+UUID_RE = re.compile(r'^[0-9A-Za-z][0-9A-Za-z\-_:]{7,63}$')
+CATALOG_OVERLAP = dt.timedelta(seconds=60)
+
+
+def money(value, currency):
+    "The money string of the contract: the currency's digits"
+    value = currency.round(Decimal(value or 0))
+    return str(value.quantize(Decimal(1).scaleb(-currency.digits)))
+
+
+def parse_money(value, currency, field):
+    try:
+        amount = Decimal(str(value))
+        valid = (isinstance(value, (str, int)) and not isinstance(value, bool)
+            and amount.is_finite() and abs(amount) < 10 ** 12
+            and amount == currency.round(amount))
+    except (ArithmeticError, TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise pos_error('msg_bad_amount', 'invalid_amount', field=field,
+            value=str(value)[:20])
+    return amount
+
+
+def parse_int(value, field, minimum=None, maximum=2 ** 31 - 1):
+    if (isinstance(value, bool) or not isinstance(value, int)
+            or value > maximum):
+        raise pos_error('msg_bad_value', 'invalid_request', field=field)
+    if minimum is not None and value < minimum:
+        raise pos_error('msg_bad_value', 'invalid_request', field=field)
+    return value
+
+
+def parse_quantity(value, field):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise pos_error('msg_bad_quantity', 'invalid_quantity', field=field)
+    quantity = float(value)
+    if not (0 < quantity <= 100000) or round(quantity, 3) != quantity:
+        raise pos_error('msg_bad_quantity', 'invalid_quantity', field=field)
+    return quantity
+
+
+def _decimal(value):
+    "A NUMERIC column read without its type (SQLite) as a Decimal"
+    if isinstance(value, bytes):
+        value = value.decode()
+    return Decimal(str(value))
+
+
+def _text(msg_id, **variables):
+    return gettext('retail_pos.' + msg_id, **variables)
+
+
+def _qty(quantity):
+    return ('%g' % quantity) if quantity != int(quantity) else str(
+        int(quantity))
+
+
+class PosAPI(Model):
+    "POS API"
+    __name__ = 'retail.pos.api'
+
+    # ------------------------------------------------------------ sign-in
+    @classmethod
+    def login(cls, data):
+        pool = Pool()
+        Cashier = pool.get('retail.pos.cashier')
+        Token = pool.get('retail.pos.token')
+        Point = pool.get('sale.point')
+        User = pool.get('res.user')
+        if not isinstance(data, dict):
+            raise pos_error('msg_bad_request', 'invalid_request')
+        badge = data.get('badge')
+        cashier = None
+        if badge:
+            if not isinstance(badge, str):
+                raise pos_error('msg_bad_value', 'invalid_request',
+                    field='badge')
+            cashiers = Cashier.search([('badge', '=', badge.strip())],
+                limit=2)
+            if len(cashiers) == 1:
+                cashier, = cashiers
+            if not cashier:
+                raise pos_error('msg_unknown_badge', 'invalid_credentials',
+                    401)
+            if cashier.locked_until and cashier.locked_until > dt.datetime.now():
+                raise pos_error('msg_cashier_locked', 'cashier_locked', 403,
+                    minutes=15)
+        else:
+            login, pin = data.get('login'), data.get('pin')
+            if not isinstance(login, str) or not login:
+                raise pos_error('msg_bad_value', 'invalid_request',
+                    field='login')
+            if not isinstance(pin, str) or not pin:
+                raise pos_error('msg_bad_value', 'invalid_request',
+                    field='pin')
+            users = User.search([('login', '=', login)], limit=1)
+            if users:
+                cashiers = Cashier.search([('user', '=', users[0].id)],
+                    limit=1)
+                cashier = cashiers[0] if cashiers else None
+            if not cashier:
+                raise pos_error('msg_wrong_login', 'invalid_credentials', 401)
+            cashier.check_pin(pin)
+        point = None
+        point_id = data.get('point_id')
+        if point_id is not None:
+            parse_int(point_id, 'point_id', 1)
+            points = Point.search([
+                    ('id', '=', point_id),
+                    ('company', '=', cashier.company.id),
+                    ], limit=1)
+            if not points:
+                raise pos_error('msg_unknown_point', 'point_not_found', 404,
+                    field='point_id')
+            point, = points
+        elif cashier.default_point:
+            point = cashier.default_point
+        else:
+            points = Point.search([('company', '=', cashier.company.id)],
+                order=[('id', 'ASC')], limit=1)
+            if not points:
+                raise pos_error('msg_unknown_point', 'point_not_found', 404,
+                    field='point_id')
+            point, = points
+        token = Token.issue(cashier, point)
+        return {
+            'token': token,
+            'user': cls._user(cashier),
+            'point': {'id': point.id, 'name': point.name},
+            }
+
+    @classmethod
+    def logout(cls, token_record):
+        Token = Pool().get('retail.pos.token')
+        Token.delete([token_record])
+        return {}
+
+    @classmethod
+    def _user(cls, cashier):
+        return {
+            'id': cashier.user.id,
+            'name': cashier.name,
+            'language': cashier.language or 'zh_CN',
+            }
+
+    # ------------------------------------------------------------ config
+    @classmethod
+    def config(cls, cashier, point):
+        pool = Pool()
+        Method = pool.get('sale.point.payment.method')
+        company = point.company
+        currency = company.currency
+        methods = Method.search([('company', '=', company.id)])
+        shop = getattr(point, 'shop', None)
+        Employee = pool.get('company.employee')
+        with without_check_access():
+            staff = Employee.search([('company', '=', company.id)],
+                order=[('party.name', 'ASC'), ('id', 'ASC')], limit=200)
+            staff = [{'id': e.id, 'name': e.rec_name} for e in staff]
+        return {
+            'company': {'id': company.id, 'name': company.rec_name},
+            'currency': {
+                'code': currency.code,
+                'symbol': currency.symbol or currency.code,
+                'digits': currency.digits,
+                },
+            'point': {
+                'id': point.id, 'name': point.name,
+                'shop': shop.name if shop else None,
+                'tax_included': bool(point.tax_included),
+                },
+            'payment_methods': [{
+                    'id': m.id, 'name': m.name, 'kind': m.get_pos_kind(),
+                    } for m in methods],
+            'session': cls._session_info(cls._open_session(point)),
+            'user': cls._user(cashier),
+            # who can be named on a line for commission
+            'staff': staff,
+            # the hardware proxy runs on the till's own machine
+            'hw_proxy': {'url': config.get(
+                    'retail_pos', 'hw_proxy_url',
+                    default='http://127.0.0.1:8400')},
+            }
+
+    # ------------------------------------------------------------ session
+    @classmethod
+    def _open_session(cls, point):
+        Session = Pool().get('sale.point.cash.session')
+        sessions = Session.search([
+                ('point', '=', point.id),
+                ('state', '=', 'open'),
+                ], limit=1)
+        return sessions[0] if sessions else None
+
+    @classmethod
+    def _session_info(cls, session):
+        if not session:
+            return None
+        opened = session.retail_pos_opened_at or session.create_date
+        return {
+            'id': session.id,
+            'state': session.state,
+            'opened_at': opened.replace(microsecond=0).isoformat()
+            if opened else None,
+            }
+
+    @classmethod
+    def _methods_amounts(cls, point, values, name):
+        Method = Pool().get('sale.point.payment.method')
+        currency = point.company.currency
+        if values is None:
+            values = {}
+        if not isinstance(values, dict):
+            raise pos_error('msg_bad_value', 'invalid_request', field=name)
+        result = {}
+        for key, value in values.items():
+            field = '%s.%s' % (name, key)
+            try:
+                method_id = int(key)
+            except ValueError:
+                raise pos_error('msg_unknown_method', 'method_not_found',
+                    field=field) from None
+            methods = Method.search([
+                    ('id', '=', method_id),
+                    ('company', '=', point.company.id),
+                    ], limit=1)
+            if not methods:
+                raise pos_error('msg_unknown_method', 'method_not_found',
+                    field=field)
+            amount = parse_money(value, currency, field)
+            if amount < 0:
+                raise pos_error('msg_bad_amount', 'invalid_amount',
+                    field=field, value=value)
+            result[methods[0]] = amount
+        return result
+
+    @classmethod
+    def session_open(cls, cashier, point, data):
+        Session = Pool().get('sale.point.cash.session')
+        floats = cls._methods_amounts(
+            point, (data or {}).get('float'), 'float')
+        session = cls._open_session(point)
+        if session and session.retail_pos_opened_at:
+            raise pos_error('msg_session_already_open', 'session_open', 409)
+        if not session:
+            session = Session.get_current(point)
+        session.retail_pos_opened_by = cashier.user
+        session.retail_pos_opened_at = dt.datetime.now()
+        session.retail_pos_float = json.dumps(
+            {str(m.id): str(a) for m, a in floats.items()})
+        session.save()
+        return {'session': cls._session_info(session)}
+
+    @classmethod
+    def _current_session(cls, point):
+        session = cls._open_session(point)
+        if not session:
+            raise pos_error('msg_no_session', 'no_session', 409)
+        return session
+
+    @classmethod
+    def session_report(cls, cashier, point, counted=None, session=None):
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        Payment = pool.get('sale.point.payment')
+        Method = pool.get('sale.point.payment.method')
+        Topup = pool.get('retail.wallet.topup')
+        if session is None:
+            session = cls._current_session(point)
+        currency = point.company.currency
+        cursor = Transaction().connection.cursor()
+        sale = Sale.__table__()
+        payment = Payment.__table__()
+        query = payment.join(sale, condition=payment.sale == sale.id).select(
+            payment.method, Sum(payment.amount),
+            where=(sale.retail_pos_session == session.id)
+            & sale.state.in_(['done', 'posted']),
+            group_by=[payment.method])
+        cursor.execute(*query)
+        expected = defaultdict(Decimal)
+        for method_id, amount in cursor:
+            expected[method_id] += Decimal(str(amount or 0))
+        cursor.execute(*sale.select(
+                Count(sale.id),
+                where=(sale.retail_pos_session == session.id)
+                & sale.state.in_(['done', 'posted'])
+                & (sale.retail_pos_refund_of == Null)))
+        sales_count, = cursor.fetchone()
+        refunds = Sale.search([
+                ('retail_pos_session', '=', session.id),
+                ('state', 'in', ['done', 'posted']),
+                ('retail_pos_refund_of', '!=', None),
+                ])
+        topups = Topup.search([
+                ('point', '=', point.id),
+                ('state', '=', 'done'),
+                ('create_date', '>=', session.retail_pos_opened_at
+                    or session.create_date),
+                ])
+        for topup in topups:
+            expected[topup.payment_method.id] += topup.amount
+        floats = json.loads(session.retail_pos_float or '{}')
+        for method_id, amount in floats.items():
+            expected[int(method_id)] += Decimal(amount)
+        counted = counted or {}
+        methods = Method.search([('company', '=', point.company.id)])
+        lines = []
+        for method in methods:
+            exp = currency.round(expected.get(method.id, ZERO))
+            cnt = counted.get(method)
+            if not exp and cnt is None:
+                continue
+            lines.append({
+                    'method_id': method.id,
+                    'name': method.name,
+                    'kind': method.get_pos_kind(),
+                    'float': money(Decimal(floats.get(str(method.id), 0)),
+                        currency),
+                    'expected': money(exp, currency),
+                    'counted': money(cnt, currency)
+                    if cnt is not None else None,
+                    'difference': money(cnt - exp, currency)
+                    if cnt is not None else None,
+                    })
+        report = {
+            'session': cls._session_info(session),
+            'point': {'id': point.id, 'name': point.name},
+            'cashier': cashier.name,
+            'printed_at': dt.datetime.now().replace(
+                microsecond=0).isoformat(),
+            'methods': lines,
+            'sales_count': sales_count,
+            'refunds_count': len(refunds),
+            'refunds_total': money(
+                sum((r.total for r in refunds), ZERO), currency),
+            'topups_count': len(topups),
+            'topups_total': money(
+                sum((t.amount for t in topups), ZERO), currency),
+            }
+        report['receipt'] = cls._report_receipt(report, point, currency)
+        return report
+
+    @classmethod
+    def _report_receipt(cls, report, point, currency):
+        rows = []
+        payments = []
+        for line in report['methods']:
+            payments.append({'label': line['name'] + ' '
+                    + _text('msg_rc_expected'), 'amount': line['expected']})
+            if line['counted'] is not None:
+                payments.append({'label': line['name'] + ' '
+                        + _text('msg_rc_counted'), 'amount': line['counted']})
+                payments.append({'label': line['name'] + ' '
+                        + _text('msg_rc_difference'),
+                        'amount': line['difference']})
+        rows.append([_text('msg_rc_sales_count'), str(report['sales_count'])])
+        rows.append([_text('msg_rc_refunds'), '%s / %s' % (
+                    report['refunds_count'], report['refunds_total'])])
+        rows.append([_text('msg_rc_topups'), '%s / %s' % (
+                    report['topups_count'], report['topups_total'])])
+        return {
+            'header': {'title': _text('msg_rc_handover'),
+                'lines': [point.company.rec_name]},
+            'meta': [
+                [_text('msg_rc_point'), point.name],
+                [_text('msg_rc_cashier'), report['cashier']],
+                [_text('msg_rc_opened'),
+                    (report['session'] or {}).get('opened_at') or ''],
+                [_text('msg_rc_printed'), report['printed_at']],
+                ],
+            'lines': [],
+            'payments': payments,
+            'member': {'title': _text('msg_rc_summary'), 'rows': rows},
+            'footer': [_text('msg_rc_signature')],
+            'currency_symbol': cls._symbol(currency),
+            }
+
+    @classmethod
+    def session_close(cls, cashier, point, data):
+        Session = Pool().get('sale.point.cash.session')
+        session = cls._current_session(point)
+        counted = cls._methods_amounts(
+            point, (data or {}).get('counted'), 'counted')
+        report = cls.session_report(cashier, point, counted=counted,
+            session=session)
+        # Tryton's close checks the cash balance; the counted amounts and
+        # their differences are the handover report's
+        session.end_amount = session.start_amount + session.balance
+        session.retail_pos_closed_by = cashier.user
+        session.retail_pos_closed_at = dt.datetime.now()
+        session.retail_pos_report = json.dumps(report)
+        session.save()
+        Session.close([session])
+        report['session']['state'] = 'closed'
+        return {'report': report}
+
+    # ------------------------------------------------------------ catalogue
+    @classmethod
+    def catalog(cls, cashier, point, since=None):
+        pool = Pool()
+        Product = pool.get('product.product')
+        Template = pool.get('product.template')
+        Identifier = pool.get('product.identifier')
+        GrossPrice = pool.get('product.gross_price')
+        ListPrice = pool.get('product.list_price')
+        Uom = pool.get('product.uom')
+        Category = pool.get('product.category')
+        TemplateCategory = pool.get('product.template-product.category')
+        Translation = pool.get('ir.translation')
+        Tier = pool.get('retail.member.tier')
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        company = point.company
+        currency = company.currency
+        language = transaction.language
+
+        start = None
+        if since:
+            try:
+                start = dt.datetime.fromisoformat(str(since))
+                if start.tzinfo or start.year < 2000:
+                    start = None
+            except (ValueError, OverflowError):
+                start = None
+        full = start is None
+
+        product = Product.__table__()
+        template = Template.__table__()
+        identifier = Identifier.__table__()
+        gross = GrossPrice.__table__()
+        gross_t = GrossPrice.__table__()
+        lprice = ListPrice.__table__()
+        uom = Uom.__table__()
+        tcat = TemplateCategory.__table__()
+        trans = Translation.__table__()
+
+        def stamp(table):
+            return Coalesce(table.write_date, table.create_date)
+
+        # The cursor: the latest change of anything the catalogue shows
+        cursor.execute(*product.select(Max(stamp(product))))
+        stamps = [cursor.fetchone()[0]]
+        for table in [template, identifier, gross, lprice]:
+            cursor.execute(*table.select(Max(stamp(table))))
+            stamps.append(cursor.fetchone()[0])
+        stamps = [dt.datetime.fromisoformat(s) if isinstance(s, str) else s
+            for s in stamps if s]
+        latest = max(stamps) if stamps else dt.datetime(2000, 1, 1)
+
+        from_ = (product
+            .join(template, condition=product.template == template.id)
+            .join(gross, 'LEFT', condition=(gross.product == product.id)
+                & (gross.company == company.id))
+            .join(gross_t, 'LEFT', condition=(gross_t.template == template.id)
+                & (gross_t.product == Null) & (gross_t.company == company.id))
+            .join(lprice, 'LEFT', condition=(lprice.template == template.id)
+                & (lprice.company == company.id))
+            .join(uom, 'LEFT', condition=template.sale_uom == uom.id)
+            .join(trans, 'LEFT', condition=(trans.res_id == template.id)
+                & (trans.name == 'product.template,name')
+                & (trans.type == 'model') & (trans.lang == language)
+                & (trans.value != '') & (trans.value != Null)))
+        where = Literal(True)
+        if not full:
+            since_ = start - CATALOG_OVERLAP
+            changed_templates = identifier.select(
+                identifier.product, where=stamp(identifier) > since_)
+            where = ((stamp(product) > since_) | (stamp(template) > since_)
+                | (Coalesce(stamp(gross), since_) > since_)
+                | (Coalesce(stamp(gross_t), since_) > since_)
+                | (Coalesce(stamp(lprice), since_) > since_)
+                | product.id.in_(changed_templates))
+        columns = [
+            product.id, Coalesce(trans.value, template.name),
+            product.code, template.type, template.id,
+            Coalesce(gross.gross_price, gross_t.gross_price),
+            lprice.list_price, uom.symbol,
+            product.active & template.active & template.salable,
+            ]
+        extra = cls._catalog_columns(template)
+        columns.extend(c for _, c in extra)
+        cursor.execute(*from_.select(*columns, where=where,
+                order_by=[product.id]))
+        rows = cursor.fetchall()
+
+        ids = [r[0] for r in rows]
+        barcodes = defaultdict(list)
+        categories_of = {}
+        if ids:
+            for sub in range(0, len(ids), 5000):
+                chunk = ids[sub:sub + 5000]
+                cursor.execute(*identifier.select(
+                        identifier.product, identifier.code,
+                        where=identifier.product.in_(chunk),
+                        order_by=[identifier.id]))
+                for product_id, code in cursor:
+                    barcodes[product_id].append(code)
+            template_ids = sorted({r[4] for r in rows})
+            for sub in range(0, len(template_ids), 5000):
+                chunk = template_ids[sub:sub + 5000]
+                cursor.execute(*tcat.select(
+                        tcat.template, Max(tcat.category),
+                        where=tcat.template.in_(chunk),
+                        group_by=[tcat.template]))
+                categories_of.update(dict(cursor))
+
+        products, removed = [], []
+        tax_included = point.tax_included
+        for row in rows:
+            (product_id, name, code, type_, template_id, gross_price,
+                list_price, unit, active) = row[:9]
+            if not active:
+                if not full:
+                    removed.append(product_id)
+                continue
+            price = gross_price if tax_included else list_price
+            if price is None:
+                price = list_price if tax_included else None
+            if price is None:
+                continue
+            item = {
+                'id': product_id,
+                'name': name,
+                'code': code,
+                'barcodes': barcodes.get(product_id, []),
+                'category_id': categories_of.get(template_id),
+                'price': money(_decimal(price), currency),
+                'unit': unit or '',
+                'kind': 'service' if type_ == 'service' else 'goods',
+                }
+            for (key, _), value in zip(extra, row[9:]):
+                item[key] = value
+            products.append(item)
+
+        categories = [{
+                'id': c.id, 'name': c.name,
+                'parent_id': c.parent.id if c.parent else None,
+                } for c in Category.search([])]
+        tiers = [{
+                'id': t.id, 'name': t.name, 'code': t.code,
+                'discount': str(t.discount or ZERO),
+                } for t in Tier.search([('company', '=', company.id)])]
+        return {
+            'cursor': latest.isoformat(),
+            'full': full,
+            'products': products,
+            'categories': categories,
+            'removed': removed,
+            'tiers': tiers,
+            'promotions': cls._catalog_promotions(point),
+            }
+
+    @classmethod
+    def _catalog_columns(cls, template):
+        "[(key, SQL column of product_template)] added to each product"
+        return []
+
+    @classmethod
+    def _catalog_promotions(cls, point):
+        return []
+
+    # ------------------------------------------------------------ members
+    @classmethod
+    def _symbol(cls, currency):
+        symbol = currency.symbol or currency.code
+        # ￥ (U+FFE5) prints in GB18030 printers, ¥ does not
+        return '￥' if symbol in {'¥', 'CN¥'} else symbol
+
+    @classmethod
+    def identify(cls, cashier, point, code):
+        Card = Pool().get('retail.member.card')
+        if not code or not isinstance(code, str):
+            raise pos_error('msg_bad_value', 'invalid_request', field='code')
+        try:
+            member, card = Card.identify(code, point.company.id)
+        except PosError:
+            raise
+        except Exception as exception:
+            from trytond.exceptions import UserError
+            if isinstance(exception, UserError):
+                raise PosError(exception.message, code='member_not_found',
+                    status=404, field='code') from None
+            raise
+        return cls.member_summary(member, point, card=card)
+
+    @classmethod
+    def search_members(cls, cashier, point, q):
+        Party = Pool().get('party.party')
+        q = (q or '').strip()
+        if len(q) < 2:
+            raise pos_error('msg_search_short', 'invalid_request', field='q')
+        domain = [
+            ('is_member', '=', True),
+            ('member_company', '=', point.company.id),
+            ]
+        if q.isdigit():
+            domain.append(['OR',
+                    ('member_mobile', 'like', '%' + q),
+                    ('member_number', 'like', '%' + q)])
+        else:
+            domain.append(('name', 'ilike', '%' + q + '%'))
+        members = Party.search(domain, limit=20, order=[('id', 'ASC')])
+        return {'members': [cls._member_lite(m) for m in members]}
+
+    @classmethod
+    def _member_lite(cls, member):
+        tier = member.member_tier
+        return {
+            'id': member.id,
+            'number': member.member_number,
+            'name': member.name,
+            'mobile_masked': member.member_mobile_masked,
+            'tier': {'id': tier.id, 'name': tier.name,
+                'discount': str(tier.discount or ZERO)} if tier else None,
+            }
+
+    @classmethod
+    def member_summary(cls, member, point, card=None):
+        pool = Pool()
+        Account = pool.get('retail.points.account')
+        Configuration = pool.get('retail.points.configuration')
+        Wallet = pool.get('retail.wallet')
+        company = point.company
+        currency = company.currency
+        summary = cls._member_lite(member)
+        account = Account.get_account(company, member, create=False)
+        balance = account.balance if account else 0
+        available = account.available if account else 0
+        settings = Configuration.get_settings(company)
+        summary['points'] = {
+            'balance': balance,
+            'available': available,
+            'value': money(settings.points_value(max(available, 0), currency),
+                currency),
+            }
+        wallet = Wallet.find(member, company,
+            shop=getattr(point, 'shop', None))
+        if wallet:
+            summary['wallet'] = {
+                'balance': money(wallet.balance, currency),
+                'principal': money(wallet.principal, currency),
+                'bonus': money(wallet.bonus, currency),
+                'has_pin': bool(wallet.get_pin_hash()),
+                }
+        else:
+            summary['wallet'] = None
+        if card is None:
+            cards = [c for c in member.member_cards if c.state == 'active']
+            card = cards[0] if cards else None
+        summary['card'] = {'number': card.number, 'state': card.state,
+            'id': card.id} if card else None
+        summary['count_cards'] = []
+        summary['coupons'] = []
+        cls._member_extras(member, point, summary)
+        return summary
+
+    @classmethod
+    def _member_extras(cls, member, point, summary):
+        "Fill count_cards and coupons of the summary (extension modules)"
+        pass
+
+    # ------------------------------------------------------------ quote
+    @classmethod
+    def _cart_member(cls, point, cart):
+        pool = Pool()
+        Party = pool.get('party.party')
+        Card = pool.get('retail.member.card')
+        card = None
+        member = None
+        if cart.get('card_code'):
+            if not isinstance(cart['card_code'], str):
+                raise pos_error('msg_bad_value', 'invalid_request',
+                    field='card_code')
+            from trytond.exceptions import UserError
+            try:
+                member, card = Card.identify(
+                    cart['card_code'], point.company.id)
+            except UserError as exception:
+                raise PosError(exception.message, code='member_not_found',
+                    status=404, field='card_code') from None
+        if cart.get('member_id') is not None:
+            member_id = parse_int(cart['member_id'], 'member_id', 1)
+            members = Party.search([
+                    ('id', '=', member_id),
+                    ('is_member', '=', True),
+                    ('member_company', '=', point.company.id),
+                    ], limit=1)
+            if not members or (member and member != members[0]):
+                raise pos_error('msg_member_not_found', 'member_not_found',
+                    404, field='member_id')
+            member, = members
+        return member, card
+
+    @classmethod
+    def _cart_lines(cls, point, cart):
+        Product = Pool().get('product.product')
+        lines = cart.get('lines')
+        if not isinstance(lines, list) or not lines:
+            raise pos_error('msg_empty_cart', 'empty_cart', field='lines')
+        if len(lines) > 500:
+            raise pos_error('msg_bad_value', 'invalid_request', field='lines')
+        result = []
+        ids = []
+        for i, line in enumerate(lines):
+            field = 'lines[%d]' % i
+            if not isinstance(line, dict):
+                raise pos_error('msg_bad_value', 'invalid_request',
+                    field=field)
+            product_id = parse_int(line.get('product_id'),
+                field + '.product_id', 1)
+            quantity = parse_quantity(line.get('quantity'),
+                field + '.quantity')
+            discount = line.get('discount_percent') or 0
+            if (isinstance(discount, bool)
+                    or not isinstance(discount, (int, float))
+                    or not 0 <= discount <= 100):
+                raise pos_error('msg_bad_discount', 'invalid_discount',
+                    field=field + '.discount_percent')
+            staff = line.get('staff_ids') or []
+            if (not isinstance(staff, list) or len(staff) > 10
+                    or not all(isinstance(s, int)
+                        and not isinstance(s, bool) and 0 < s < 2 ** 31
+                        for s in staff)):
+                raise pos_error('msg_bad_value', 'invalid_request',
+                    field=field + '.staff_ids')
+            ids.append(product_id)
+            result.append({
+                    'index': i, 'product_id': product_id,
+                    'quantity': quantity,
+                    'discount_percent': Decimal(str(discount)),
+                    'staff_ids': list(dict.fromkeys(staff)),
+                    'count_card_id': line.get('count_card_id'),
+                    })
+        products = {p.id: p for p in Product.search([
+                    ('id', 'in', list(set(ids))),
+                    ])}
+        for line in result:
+            product = products.get(line['product_id'])
+            if (not product or not product.salable
+                    or not product.template.active):
+                raise pos_error('msg_unknown_product', 'product_not_found',
+                    404, field='lines[%d].product_id' % line['index'])
+            line['product'] = product
+        return result
+
+    @classmethod
+    def _price(cls, point, product):
+        "The shelf unit price (gross on a tax included till)"
+        if point.tax_included:
+            price = product.gross_price_used
+            if price is None and product.list_price_used is not None:
+                price = product.list_price_used
+        else:
+            price = product.list_price_used
+        return price
+
+    @classmethod
+    def _quote_line(cls, point, member, line, date):
+        "Price one cart line: shelf price, member price, cashier discount"
+        pool = Pool()
+        currency = point.company.currency
+        product = line['product']
+        quantity = line['quantity']
+        base = cls._price(point, product)
+        if base is None:
+            raise pos_error('msg_no_price', 'no_price',
+                field='lines[%d].product_id' % line['index'],
+                product=product.rec_name)
+        unit = base
+        notes = []
+        tier = getattr(member, 'member_tier', None) if member else None
+        if tier and tier.price_list and product.list_price_used:
+            PriceList = pool.get('product.price_list')
+            with Transaction().set_context(
+                    company=point.company.id, date=date):
+                listed = tier.price_list.compute(
+                    product, quantity, product.sale_uom)
+            if listed is not None and listed < product.list_price_used:
+                unit = round_price(
+                    base * listed / product.list_price_used)
+                notes.append(_text('msg_note_member_price', tier=tier.name))
+            del PriceList
+        elif tier and tier.discount:
+            unit = round_price(base * (1 - tier.discount))
+            notes.append(_text('msg_note_tier_discount', tier=tier.name,
+                    discount=(tier.discount * 100).normalize()))
+        if line['discount_percent']:
+            unit = round_price(unit * (1 - line['discount_percent'] / 100))
+            notes.append(_text('msg_note_discount',
+                    discount=line['discount_percent'].normalize()))
+        amount = currency.round(unit * Decimal(str(quantity)))
+        regular = currency.round(base * Decimal(str(quantity)))
+        return {
+            'product_id': product.id,
+            'name': product.rec_name,
+            'quantity': quantity,
+            'list_price': base,
+            'unit_price': unit,
+            'amount': amount,
+            'discount': regular - amount,
+            'notes': notes,
+            'staff_ids': line['staff_ids'],
+            'count_card_id': line.get('count_card_id'),
+            'product': product,
+            'index': line['index'],
+            }
+
+    @classmethod
+    def _quote_adjust(cls, point, member, cart, quote):
+        "Promotions and coupons of the whole cart (extension modules)"
+        pass
+
+    @classmethod
+    def _quote(cls, point, cart):
+        Date = Pool().get('ir.date')
+        if not isinstance(cart, dict):
+            raise pos_error('msg_bad_request', 'invalid_request')
+        member, card = cls._cart_member(point, cart)
+        with Transaction().set_context(company=point.company.id):
+            date = Date.today()
+        lines = [cls._quote_line(point, member, line, date)
+            for line in cls._cart_lines(point, cart)]
+        quote = {
+            'member': member, 'card': card, 'date': date,
+            'lines': lines, 'adjustments': [], 'explain': [],
+            }
+        coupons = cart.get('coupons') or []
+        if not isinstance(coupons, list):
+            raise pos_error('msg_bad_value', 'invalid_request',
+                field='coupons')
+        cls._quote_adjust(point, member, cart, quote)
+        if coupons and not quote.get('coupons_applied'):
+            raise pos_error('msg_coupons_unavailable', 'coupon_invalid',
+                field='coupons[0]')
+        # adjustments already spread over the lines are only shown
+        quote['total'] = sum((ln['amount'] for ln in lines), ZERO) + sum(
+            (a['amount'] for a in quote['adjustments']
+                if not a.get('spread')), ZERO)
+        return quote
+
+    @classmethod
+    def _points_to_earn(cls, point, member, quote):
+        pool = Pool()
+        Rule = pool.get('retail.points.rule')
+        Configuration = pool.get('retail.points.configuration')
+        Tax = pool.get('account.tax')
+        if not member:
+            return 0
+        settings = Configuration.get_settings(point.company)
+        items = []
+        for line in quote['lines']:
+            base = line['amount']
+            if settings.earn_base != 'taxed' and point.tax_included:
+                with Transaction().set_context(company=point.company.id):
+                    taxes = line['product'].customer_taxes_used
+                unit = Tax.reverse_compute(line['unit_price'], taxes,
+                    date=quote['date'])
+                base = point.company.currency.round(
+                    unit * Decimal(str(line['quantity'])))
+            items.append(('line%d' % line['index'], line['product'], base))
+        earning = Rule.compute_earning(
+            point.company, member, quote['date'], items)
+        return earning.points
+
+    @classmethod
+    def quote(cls, cashier, point, cart):
+        currency = point.company.currency
+        quote = cls._quote(point, cart)
+        member = quote['member']
+        explain = list(quote['explain'])
+        for line in quote['lines']:
+            if line['discount']:
+                explain.append('%s: %s' % (line['name'],
+                        '; '.join(line['notes'])))
+        return {
+            'lines': [{
+                    'product_id': ln['product_id'],
+                    'name': ln['name'],
+                    'quantity': ln['quantity'],
+                    'list_price': money(ln['list_price'], currency),
+                    'unit_price': money(ln['unit_price'], currency),
+                    'amount': money(ln['amount'], currency),
+                    'discount': money(ln['discount'], currency),
+                    'notes': ln['notes'],
+                    } for ln in quote['lines']],
+            'adjustments': [{'label': a['label'],
+                    'amount': money(a['amount'], currency)}
+                for a in quote['adjustments']],
+            'total': money(quote['total'], currency),
+            'points_to_earn': cls._points_to_earn(point, member, quote),
+            'member': cls._member_lite(member) if member else None,
+            'explain': explain,
+            }
+
+    # ------------------------------------------------------------ requests
+    @classmethod
+    def _begin(cls, kind, cashier, point, data):
+        """Return (checkout record, stored result or None).
+
+        The row is inserted first: a concurrent request with the same UUID
+        waits on the unique index and is retried to find the result."""
+        Checkout = Pool().get('retail.pos.checkout')
+        if not isinstance(data, dict):
+            raise pos_error('msg_bad_request', 'invalid_request')
+        uuid = data.get('uuid')
+        if not isinstance(uuid, str) or not UUID_RE.match(uuid):
+            raise pos_error('msg_bad_uuid', 'invalid_uuid', field='uuid')
+        digest = Checkout.request_digest(
+            {k: v for k, v in data.items() if k != 'uuid'})
+        existing = Checkout.search([('uuid', '=', uuid)], limit=1)
+        if existing:
+            checkout, = existing
+            if (checkout.request_hash != digest or checkout.kind != kind
+                    or not checkout.result):
+                raise pos_error('msg_uuid_reused', 'uuid_reused', 409,
+                    field='uuid')
+            return checkout, json.loads(checkout.result)
+        checkout, = Checkout.create([{
+                    'uuid': uuid, 'kind': kind, 'request_hash': digest,
+                    'point': point.id, 'cashier': cashier.id,
+                    }])
+        return checkout, None
+
+    @classmethod
+    def _finish(cls, checkout, result, start):
+        checkout.result = json.dumps(result, default=str)
+        checkout.duration = int((dt.datetime.now() - start).total_seconds()
+            * 1000)
+        checkout.save()
+        return result
+
+    @classmethod
+    def _method(cls, point, method_id, field):
+        Method = Pool().get('sale.point.payment.method')
+        method_id = parse_int(method_id, field, 1)
+        methods = Method.search([
+                ('id', '=', method_id),
+                ('company', '=', point.company.id),
+                ], limit=1)
+        if not methods:
+            raise pos_error('msg_unknown_method', 'method_not_found',
+                field=field)
+        return methods[0]
+
+    @classmethod
+    def _new_sale(cls, cashier, point, member, card, date):
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        Session = pool.get('sale.point.cash.session')
+        session = cls._open_session(point) or Session.get_current(point)
+        sale = Sale(
+            company=point.company, point=point, date=date,
+            employee=cashier.user.employee, member=member,
+            member_card=card, retail_pos_session=session, state='open')
+        sale.save()
+        return sale
+
+    @classmethod
+    def _save_lines(cls, sale, point, lines):
+        "lines: [(product, quantity, unit price, staff ids, extra values)]"
+        pool = Pool()
+        Line = pool.get('sale.point.sale.line')
+        Staff = pool.get('retail.commission.line.staff')
+        Employee = pool.get('company.employee')
+        Tax = pool.get('account.tax')
+        records = []
+        for product, quantity, unit, _, values in lines:
+            line = Line(sale=sale, product=product, quantity=quantity)
+            with Transaction().set_context(company=point.company.id):
+                taxes = product.customer_taxes_used
+            if point.tax_included:
+                line.unit_gross_price = unit
+                line.unit_list_price = round_price(
+                    Tax.reverse_compute(unit, taxes, date=sale.date))
+            else:
+                line.unit_list_price = unit
+                tax = sum((t['amount'] for t in Tax.compute(
+                                taxes, unit, 1, date=sale.date)), ZERO)
+                line.unit_gross_price = round_price(unit + tax)
+            for key, value in values.items():
+                setattr(line, key, value)
+            records.append(line)
+        Line.save(records)
+        staff = []
+        for record, (_, _, _, staff_ids, _) in zip(records, lines):
+            if not staff_ids:
+                continue
+            employees = Employee.search([
+                    ('id', 'in', staff_ids),
+                    ('company', '=', point.company.id),
+                    ])
+            if len(employees) != len(staff_ids):
+                raise pos_error('msg_unknown_staff', 'staff_not_found',
+                    field='lines[%d].staff_ids' % records.index(record))
+            share = (Decimal(1) / len(staff_ids)).quantize(Decimal('0.0001'))
+            for i, employee_id in enumerate(staff_ids):
+                value = share if i < len(staff_ids) - 1 else (
+                    Decimal(1) - share * (len(staff_ids) - 1))
+                staff.append(Staff(line=record, employee=employee_id,
+                        share=value, requested=False))
+        if staff:
+            Staff.save(staff)
+        return records
+
+    @classmethod
+    def _before_payments(cls, sale, quote, cart):
+        "Hook after the lines are saved (count cards, coupons)"
+        pass
+
+    @classmethod
+    def _add_payments(cls, sale, point, payments, data, total, uuid):
+        """Create the payments of a sale: non-cash exactly, cash tendered
+        with change (or the change stored in the wallet)"""
+        pool = Pool()
+        Payment = pool.get('sale.point.payment')
+        Sale = pool.get('sale.point.sale')
+        Configuration = pool.get('retail.points.configuration')
+        currency = point.company.currency
+        if not isinstance(payments, list):
+            raise pos_error('msg_bad_value', 'invalid_request',
+                field='payments')
+        settings = None
+        due = total
+        cash = []
+        described = []
+        records = []
+        for i, payment in enumerate(payments):
+            field = 'payments[%d]' % i
+            if not isinstance(payment, dict):
+                raise pos_error('msg_bad_value', 'invalid_request',
+                    field=field)
+            method = cls._method(point, payment.get('method_id'),
+                field + '.method_id')
+            kind = method.get_pos_kind()
+            if kind == 'count_card':
+                # the count-card payment follows the redeemed lines
+                continue
+            if kind == 'points':
+                points = parse_int(payment.get('points'), field + '.points',
+                    1)
+                if not sale.member:
+                    raise pos_error('msg_points_no_member', 'member_required',
+                        field=field)
+                if settings is None:
+                    settings = Configuration.get_settings(point.company)
+                amount = settings.points_value(points, currency)
+                if amount > due:
+                    raise pos_error('msg_overpayment', 'overpayment',
+                        field=field + '.points')
+                records.append(Payment(sale=sale, method=method,
+                        amount=amount, points=points))
+                due -= amount
+                described.append((method, amount, None))
+                continue
+            amount = parse_money(payment.get('amount'), currency,
+                field + '.amount')
+            if amount <= 0:
+                raise pos_error('msg_bad_amount', 'invalid_amount',
+                    field=field + '.amount', value=payment.get('amount'))
+            if kind == 'cash':
+                cash.append((method, amount))
+                continue
+            if amount > due:
+                raise pos_error('msg_overpayment', 'overpayment',
+                    field=field + '.amount')
+            if kind == 'wallet':
+                if not sale.member:
+                    raise pos_error('msg_wallet_no_member', 'member_required',
+                        field=field)
+                pin = payment.get('pin')
+                if pin is not None and not isinstance(pin, str):
+                    raise pos_error('msg_bad_value', 'invalid_request',
+                        field=field + '.pin')
+                if records:
+                    Payment.save(records)
+                    records = []
+                Sale.add_wallet_payment([sale], amount, pin=pin,
+                    request_key='%s:%d' % (uuid, i))
+            else:
+                reference = payment.get('reference')
+                if reference is not None and (
+                        not isinstance(reference, str)
+                        or len(reference) > 64):
+                    raise pos_error('msg_bad_value', 'invalid_request',
+                        field=field + '.reference')
+                records.append(Payment(sale=sale, method=method,
+                        amount=amount))
+            due -= amount
+            described.append((method, amount, payment.get('reference')))
+        change = ZERO
+        if cash:
+            received = sum((a for _, a in cash), ZERO)
+            change = received - due
+            if change < 0:
+                raise pos_error('msg_amount_to_pay', 'amount_to_pay',
+                    field='payments', amount=money(-change, currency))
+            method = cash[0][0]
+            to_wallet = bool(data.get('change_to_wallet')) and change > 0
+            paid = received if to_wallet else due
+            if paid:
+                records.append(Payment(sale=sale, method=method, amount=paid))
+            described.append((method, received, None))
+            due = ZERO
+            if to_wallet:
+                if not sale.member:
+                    raise pos_error('msg_wallet_no_member', 'member_required',
+                        field='change_to_wallet')
+                Payment.save(records)
+                records = []
+                Sale.add_wallet_payment([sale], -change,
+                    request_key='%s:change' % uuid)
+        if records:
+            Payment.save(records)
+        if due != 0:
+            raise pos_error('msg_amount_to_pay', 'amount_to_pay',
+                field='payments', amount=money(due, currency))
+        return change, described, bool(data.get('change_to_wallet'))
+
+    @classmethod
+    def _process(cls, sale):
+        Sale = Pool().get('sale.point.sale')
+        sale = Sale(sale.id)
+        if sale.amount_to_pay:
+            raise pos_error('msg_amount_to_pay', 'amount_to_pay',
+                field='payments',
+                amount=money(sale.amount_to_pay, sale.currency))
+        Sale.process([sale])
+        sale = Sale(sale.id)
+        if sale.state != 'done':
+            raise pos_error('msg_amount_to_pay', 'amount_to_pay',
+                field='payments',
+                amount=money(sale.amount_to_pay, sale.currency))
+        return sale
+
+    @classmethod
+    def checkout(cls, cashier, point, data):
+        start = dt.datetime.now()
+        checkout, stored = cls._begin('sale', cashier, point, data)
+        if stored is not None:
+            return stored
+        quote = cls._quote(point, data)
+        member, card = quote['member'], quote['card']
+        sale = cls._new_sale(cashier, point, member, card, quote['date'])
+        lines = []
+        for ln in quote['lines']:
+            values = {}
+            lines.append((ln['product'], ln['quantity'], ln['unit_price'],
+                    ln['staff_ids'], values))
+        cls._save_lines(sale, point, lines)
+        cls._before_payments(sale, quote, data)
+        total = sale.__class__(sale.id).total
+        change, described, to_wallet = cls._add_payments(
+            sale, point, data.get('payments') or [], data, total,
+            data['uuid'])
+        sale = cls._process(sale)
+        checkout.sale = sale
+        result = cls._sale_result(sale, point, cashier, change, described,
+            to_wallet, quote)
+        return cls._finish(checkout, result, start)
+
+    @classmethod
+    def _sale_result(cls, sale, point, cashier, change, described,
+            to_wallet, quote=None):
+        currency = point.company.currency
+        member = sale.member
+        summary = cls.member_summary(member, point, card=sale.member_card) \
+            if member else None
+        return {
+            'sale': {
+                'id': sale.id,
+                'number': sale.number,
+                'total': money(sale.total, currency),
+                'change': money(change, currency),
+                'change_to_wallet': to_wallet,
+                },
+            'receipt': cls.build_receipt(sale, point, cashier, change,
+                described, to_wallet, summary),
+            'member': summary,
+            }
+
+    # ------------------------------------------------------------ receipt
+    @classmethod
+    def build_receipt(cls, sale, point, cashier, change, described,
+            to_wallet, summary, reprint=False):
+        currency = point.company.currency
+        lines = []
+        discount = ZERO
+        for line in sale.lines:
+            unit = line.unit_price
+            regular = cls._price(point, line.product)
+            note = None
+            if regular is not None and unit < regular and line.quantity > 0:
+                saved = currency.round(
+                    (regular - unit) * Decimal(str(line.quantity)))
+                discount += saved
+                note = _text('msg_rc_saved', amount=money(saved, currency))
+            lines.append({
+                    'name': line.product.rec_name,
+                    'qty': _qty(line.quantity),
+                    'unit_price': money(unit, currency),
+                    'amount': money(line.amount, currency),
+                    **({'note': note} if note else {}),
+                    })
+        totals = []
+        if discount:
+            totals.append({'label': _text('msg_rc_discount'),
+                    'amount': money(-discount, currency)})
+        totals.append({'label': _text('msg_rc_total'),
+                'amount': money(sale.total, currency),
+                'bold': True, 'big': True})
+        payments = []
+        if described:
+            for method, amount, reference in described:
+                label = method.name
+                if reference:
+                    label += ' ' + reference[-6:]
+                payments.append({'label': label,
+                        'amount': money(amount, currency)})
+        else:
+            for payment in sale.payments:
+                payments.append({'label': payment.method.name,
+                        'amount': money(payment.amount, currency)})
+        if change:
+            payments.append({'label': _text(
+                        'msg_rc_change_wallet' if to_wallet
+                        else 'msg_rc_change'),
+                    'amount': money(change, currency)})
+        shop = getattr(point, 'shop', None)
+        meta = [
+            [_text('msg_rc_number'), sale.number or ''],
+            [_text('msg_rc_date'), (sale.create_date or dt.datetime.now()
+                ).replace(microsecond=0).isoformat(' ')],
+            [_text('msg_rc_point'), point.name],
+            [_text('msg_rc_cashier'), cashier.name if cashier else ''],
+            ]
+        if sale.retail_pos_refund_of:
+            meta.append([_text('msg_rc_refund_of'),
+                    sale.retail_pos_refund_of.number or ''])
+        receipt = {
+            'header': {
+                'title': point.company.rec_name,
+                'lines': [shop.name] if shop else [],
+                },
+            'meta': meta,
+            'lines': lines,
+            'totals': totals,
+            'payments': payments,
+            'barcode': {'type': 'CODE128', 'data': sale.number or ''},
+            'footer': [_text('msg_rc_thanks')],
+            'currency_symbol': cls._symbol(currency),
+            }
+        if sale.retail_pos_refund_of:
+            receipt['header']['lines'].append(_text('msg_rc_refund'))
+        if summary:
+            receipt['member'] = cls._receipt_member(sale, summary)
+        if reprint:
+            receipt['header']['lines'].insert(0, _text('msg_rc_reprint'))
+        return receipt
+
+    @classmethod
+    def _receipt_member(cls, sale, summary):
+        rows = [[_text('msg_rc_member'), '%s %s' % (
+                    summary['name'], summary.get('mobile_masked') or '')]]
+        if summary.get('card'):
+            number = summary['card']['number']
+            rows.append([_text('msg_rc_card'),
+                    '*' * max(len(number) - 4, 0) + number[-4:]])
+        points = sale.get_points_receipt()
+        if points.get('earned'):
+            rows.append([_text('msg_rc_points_earned'),
+                    str(points['earned'])])
+        if points.get('spent'):
+            rows.append([_text('msg_rc_points_spent'), str(points['spent'])])
+        if points.get('restored') or points.get('reversed'):
+            rows.append([_text('msg_rc_points_refund'), str(
+                        points.get('restored', 0)
+                        - points.get('reversed', 0))])
+        rows.append([_text('msg_rc_points_balance'),
+                str(summary['points']['balance'])])
+        if summary.get('wallet'):
+            rows.append([_text('msg_rc_wallet_balance'),
+                    summary['wallet']['balance']])
+        for card in summary.get('count_cards') or []:
+            for service in card.get('services') or []:
+                left = service.get('uses_left')
+                rows.append(['%s %s' % (card.get('name') or '',
+                            service.get('name') or ''),
+                        _text('msg_rc_uses_left', uses=left)
+                        if left is not None else '∞'])
+        return {'title': _text('msg_rc_member_title'), 'rows': rows}
+
+    @classmethod
+    def receipt(cls, cashier, point, sale_id):
+        pool = Pool()
+        if not 0 < sale_id < 2 ** 31:
+            raise pos_error('msg_sale_not_found', 'sale_not_found', 404)
+        Sale = pool.get('sale.point.sale')
+        Checkout = pool.get('retail.pos.checkout')
+        sales = Sale.search([
+                ('id', '=', sale_id),
+                ('company', '=', point.company.id),
+                ('state', 'in', ['done', 'posted']),
+                ], limit=1)
+        if not sales:
+            raise pos_error('msg_sale_not_found', 'sale_not_found', 404)
+        sale, = sales
+        checkouts = Checkout.search([('sale', '=', sale.id)], limit=1)
+        if checkouts and checkouts[0].result:
+            receipt = json.loads(checkouts[0].result)['receipt']
+            receipt['header']['lines'].insert(0, _text('msg_rc_reprint'))
+            return {'receipt': receipt}
+        summary = cls.member_summary(sale.member, sale.point) \
+            if sale.member else None
+        return {'receipt': cls.build_receipt(sale, sale.point, cashier,
+                ZERO, None, False, summary, reprint=True)}
+
+    # ------------------------------------------------------------ refund
+    @classmethod
+    def refund(cls, cashier, point, data):
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        Line = pool.get('sale.point.sale.line')
+        Payment = pool.get('sale.point.payment')
+        Date = pool.get('ir.date')
+        start = dt.datetime.now()
+        checkout, stored = cls._begin('refund', cashier, point, data)
+        if stored is not None:
+            return stored
+        currency = point.company.currency
+        domain = [
+            ('company', '=', point.company.id),
+            ('state', 'in', ['done', 'posted']),
+            ('retail_pos_refund_of', '=', None),
+            ]
+        if data.get('sale_id') is not None:
+            domain.append(('id', '=', parse_int(data['sale_id'], 'sale_id',
+                        1)))
+        elif isinstance(data.get('sale_number'), str):
+            domain.append(('number', '=', data['sale_number']))
+        else:
+            raise pos_error('msg_bad_value', 'invalid_request',
+                field='sale_number')
+        originals = Sale.search(domain, limit=1)
+        if not originals:
+            raise pos_error('msg_sale_not_found', 'sale_not_found', 404,
+                field='sale_number' if data.get('sale_id') is None
+                else 'sale_id')
+        original, = originals
+        sold = {ln.id: ln for ln in original.lines if ln.quantity > 0}
+        returned = defaultdict(float)
+        for ln in Line.search([
+                    ('points_origin_line', 'in', list(sold)),
+                    ('sale.state', 'in', ['done', 'posted']),
+                    ]):
+            returned[ln.points_origin_line.id] += -ln.quantity
+        requested = data.get('lines')
+        todo = []
+        if requested is None:
+            for line in sold.values():
+                left = line.quantity - returned[line.id]
+                if left > 0:
+                    todo.append((line, left))
+        else:
+            if not isinstance(requested, list) or not requested:
+                raise pos_error('msg_bad_value', 'invalid_request',
+                    field='lines')
+            for i, item in enumerate(requested):
+                field = 'lines[%d]' % i
+                if not isinstance(item, dict):
+                    raise pos_error('msg_bad_value', 'invalid_request',
+                        field=field)
+                line_id = parse_int(item.get('line_id'), field + '.line_id',
+                    1)
+                if line_id not in sold:
+                    raise pos_error('msg_line_not_found', 'line_not_found',
+                        404, field=field + '.line_id')
+                line = sold[line_id]
+                quantity = parse_quantity(
+                    item.get('quantity', line.quantity), field + '.quantity')
+                todo.append((line, quantity))
+        if not todo:
+            raise pos_error('msg_nothing_to_refund', 'refund_exceeds')
+        for i, (line, quantity) in enumerate(todo):
+            if quantity > line.quantity - returned[line.id] + 1e-9:
+                raise pos_error('msg_refund_exceeds', 'refund_exceeds',
+                    field='lines[%d].quantity' % i, product=line.product.rec_name,
+                    quantity=_qty(line.quantity - returned[line.id]))
+            returned[line.id] += quantity
+        card = original.member_card
+        if card and card.state != 'active':
+            card = None
+        with Transaction().set_context(company=point.company.id):
+            date = Date.today()
+        sale = cls._new_sale(cashier, point, original.member, card, date)
+        sale.retail_pos_refund_of = original
+        for key, value in cls._refund_sale_values(original).items():
+            setattr(sale, key, value)
+        sale.save()
+        lines = []
+        for line, quantity in todo:
+            values = {
+                'points_origin_line': line,
+                'commission_returned_line': line,
+                }
+            values.update(cls._refund_line_values(line))
+            lines.append((line.product, -quantity, line.unit_price, [],
+                    values))
+        cls._save_lines(sale, point, lines)
+        sale = Sale(sale.id)
+        total = sale.total  # negative
+        gross_sold = sum((ln.gross_amount for ln in sold.values()), ZERO)
+        # Returned share of the original sale, cumulative
+        share_back = sum((
+                ln.gross_amount * Decimal(str(min(returned[ln.id],
+                                ln.quantity))) / Decimal(str(ln.quantity))
+                for ln in sold.values()), ZERO)
+        share = share_back / gross_sold if gross_sold else ZERO
+        this_share = -total / gross_sold if gross_sold else ZERO
+        described = []
+        refunded = ZERO
+        # Wallet and points go back where they came from
+        for payment in original.payments:
+            if payment.amount <= 0:
+                continue
+            if payment.method.retail_wallet and payment.wallet_lines:
+                wallet_line = [w for w in payment.wallet_lines
+                    if w.kind != 'refund'][0]
+                amount = currency.round(payment.amount * this_share)
+                amount = min(amount, -total - refunded)
+                if amount > 0:
+                    Sale.add_wallet_payment([sale], -amount,
+                        request_key='%s:wallet%d' % (data['uuid'],
+                            payment.id),
+                        refund_of=wallet_line)
+                    refunded += amount
+                    described.append((payment.method, -amount, None))
+            elif payment.method.retail_points and (payment.points or 0) > 0:
+                points = cls._points_back(payment, share)
+                if points > 0:
+                    settings = pool.get(
+                        'retail.points.configuration').get_settings(
+                        point.company)
+                    amount = settings.points_value(points, currency)
+                    Payment.save([Payment(sale=sale, method=payment.method,
+                                amount=-amount, points=-points)])
+                    refunded += amount
+                    described.append((payment.method, -amount, None))
+        rest = -total - refunded
+        requested_payments = data.get('payments') or []
+        if not isinstance(requested_payments, list):
+            raise pos_error('msg_bad_value', 'invalid_request',
+                field='payments')
+        records = []
+        for i, payment in enumerate(requested_payments):
+            field = 'payments[%d]' % i
+            if not isinstance(payment, dict):
+                raise pos_error('msg_bad_value', 'invalid_request',
+                    field=field)
+            method = cls._method(point, payment.get('method_id'),
+                field + '.method_id')
+            if method.get_pos_kind() in {'wallet', 'points', 'count_card'}:
+                raise pos_error('msg_refund_method', 'invalid_method',
+                    field=field + '.method_id')
+            amount = parse_money(payment.get('amount'), currency,
+                field + '.amount')
+            if amount <= 0 or amount > rest:
+                raise pos_error('msg_bad_amount', 'invalid_amount',
+                    field=field + '.amount', value=payment.get('amount'))
+            records.append(Payment(sale=sale, method=method, amount=-amount))
+            described.append((method, -amount, None))
+            rest -= amount
+        if rest > 0:
+            cash = [m for m in pool.get('sale.point.payment.method').search([
+                        ('company', '=', point.company.id),
+                        ('cash', '=', True)], limit=1)]
+            if not cash:
+                raise pos_error('msg_amount_to_pay', 'amount_to_pay',
+                    field='payments', amount=money(rest, currency))
+            records.append(Payment(sale=sale, method=cash[0], amount=-rest))
+            described.append((cash[0], -rest, None))
+        if records:
+            Payment.save(records)
+        sale = cls._process(sale)
+        checkout.sale = sale
+        result = cls._sale_result(sale, point, cashier, ZERO, described,
+            False)
+        return cls._finish(checkout, result, start)
+
+    @classmethod
+    def _refund_sale_values(cls, original):
+        "Values of the refund sale of original (extension modules)"
+        return {}
+
+    @classmethod
+    def _refund_line_values(cls, line):
+        "Values of the return line of line (extension modules)"
+        return {}
+
+    @classmethod
+    def _points_back(cls, payment, share):
+        "Points the refund gives back for points payment (as retail_points)"
+        PointsLine = Pool().get('retail.points.line')
+        redeems = PointsLine.search([
+                ('origin', '=', str(payment)),
+                ('kind', '=', 'redeem'),
+                ])
+        total = 0
+        for redeem in redeems:
+            previous = PointsLine.search([
+                    ('reversed', '=', redeem.id),
+                    ('kind', '=', 'refund'),
+                    ])
+            share_ = max(min(Decimal(share), Decimal(1)), ZERO)
+            target = int((Decimal(-redeem.points) * share_).quantize(
+                    Decimal(1), rounding=ROUND_HALF_UP))
+            total += max(target - sum(ln.points for ln in previous), 0)
+        return total
+
+    # ------------------------------------------------------------ top-up
+    @classmethod
+    def topup(cls, cashier, point, data):
+        pool = Pool()
+        Topup = pool.get('retail.wallet.topup')
+        Party = pool.get('party.party')
+        Plan = pool.get('retail.wallet.topup.plan')
+        Wallet = pool.get('retail.wallet')
+        start = dt.datetime.now()
+        checkout, stored = cls._begin('topup', cashier, point, data)
+        if stored is not None:
+            return stored
+        currency = point.company.currency
+        member_id = parse_int(data.get('member_id'), 'member_id', 1)
+        members = Party.search([
+                ('id', '=', member_id),
+                ('is_member', '=', True),
+                ('member_company', '=', point.company.id),
+                ], limit=1)
+        if not members:
+            raise pos_error('msg_member_not_found', 'member_not_found', 404,
+                field='member_id')
+        member, = members
+        amount = parse_money(data.get('amount'), currency, 'amount')
+        if amount <= 0:
+            raise pos_error('msg_bad_amount', 'invalid_amount',
+                field='amount', value=data.get('amount'))
+        method = cls._method(point, data.get('method_id'), 'method_id')
+        if method.get_pos_kind() in {'wallet', 'points', 'count_card'}:
+            raise pos_error('msg_refund_method', 'invalid_method',
+                field='method_id')
+        values = {
+            'company': point.company.id,
+            'member': member.id,
+            'point': point.id,
+            'payment_method': method.id,
+            'amount': amount,
+            'request_key': data['uuid'],
+            'employee': cashier.user.employee.id
+            if cashier.user.employee else None,
+            }
+        cards = [c for c in member.member_cards if c.state == 'active']
+        if cards:
+            values['card'] = cards[0].id
+        if data.get('plan_id') is not None:
+            plan_id = parse_int(data['plan_id'], 'plan_id', 1)
+            plans = Plan.search([('id', '=', plan_id),
+                    ('company', '=', point.company.id)], limit=1)
+            if not plans:
+                raise pos_error('msg_bad_value', 'invalid_request',
+                    field='plan_id')
+            values['plan'] = plan_id
+        else:
+            topup = Topup(**{k: v for k, v in values.items()
+                    if k in {'company', 'member', 'amount'}})
+            topup.on_change_amount()
+            if getattr(topup, 'plan', None):
+                values['plan'] = topup.plan.id
+        topup = Topup(Topup.submit(values))
+        if data.get('pin_new'):
+            pin = data['pin_new']
+            if not isinstance(pin, str):
+                raise pos_error('msg_bad_value', 'invalid_request',
+                    field='pin_new')
+            wallet = Wallet(topup.wallet.id)
+            if wallet.get_pin_hash():
+                raise pos_error('msg_pin_exists', 'pin_exists',
+                    field='pin_new')
+            wallet.change_pin(pin)
+        checkout.topup = topup
+        summary = cls.member_summary(member, point)
+        receipt = cls._topup_receipt(topup, point, cashier, summary)
+        result = {
+            'topup': {
+                'id': topup.id,
+                'number': topup.number,
+                'amount': money(topup.amount, currency),
+                'bonus': money(topup.bonus or ZERO, currency),
+                },
+            'receipt': receipt,
+            'member': summary,
+            }
+        return cls._finish(checkout, result, start)
+
+    @classmethod
+    def _topup_receipt(cls, topup, point, cashier, summary):
+        currency = point.company.currency
+        shop = getattr(point, 'shop', None)
+        totals = [{'label': _text('msg_rc_topup_amount'),
+                'amount': money(topup.amount, currency),
+                'bold': True, 'big': True}]
+        if topup.bonus:
+            totals.append({'label': _text('msg_rc_topup_bonus'),
+                    'amount': money(topup.bonus, currency)})
+        rows = [[_text('msg_rc_member'), '%s %s' % (
+                    summary['name'], summary.get('mobile_masked') or '')]]
+        if summary.get('wallet'):
+            rows.append([_text('msg_rc_wallet_balance'),
+                    summary['wallet']['balance']])
+        return {
+            'header': {'title': point.company.rec_name,
+                'lines': ([shop.name] if shop else [])
+                + [_text('msg_rc_topup')]},
+            'meta': [
+                [_text('msg_rc_number'), topup.number or ''],
+                [_text('msg_rc_date'), dt.datetime.now().replace(
+                        microsecond=0).isoformat(' ')],
+                [_text('msg_rc_point'), point.name],
+                [_text('msg_rc_cashier'), cashier.name],
+                ],
+            'lines': [],
+            'totals': totals,
+            'payments': [{'label': topup.payment_method.name,
+                    'amount': money(topup.amount, currency)}],
+            'member': {'title': _text('msg_rc_member_title'), 'rows': rows},
+            'barcode': {'type': 'CODE128', 'data': topup.number or ''},
+            'footer': [_text('msg_rc_thanks')],
+            'currency_symbol': cls._symbol(currency),
+            }
+
+
+class PosAPICountCard(metaclass=PoolMeta):
+    "Count cards in the POS API (retail_count_card activated)"
+    __name__ = 'retail.pos.api'
+
+    @classmethod
+    def _member_extras(cls, member, point, summary):
+        super()._member_extras(member, point, summary)
+        CountCard = Pool().get('retail.count.card')
+        summary['count_cards'] = [{
+                'id': c['id'], 'number': c.get('number'),
+                'name': c.get('name'),
+                'valid_until': c.get('valid_until'),
+                'services': [{
+                        'product_id': s['product_id'],
+                        'name': s.get('name'),
+                        'uses_left': s.get('uses_left'),
+                        } for s in c.get('services') or []],
+                } for c in CountCard.member_summary(member.id)]
+
+    @classmethod
+    def _catalog_columns(cls, template):
+        columns = super()._catalog_columns(template)
+        if hasattr(template, 'count_card_template'):
+            columns.append(('count_card_template_id',
+                    template.count_card_template))
+        return columns
+
+    @classmethod
+    def _before_payments(cls, sale, quote, cart):
+        pool = Pool()
+        Line = pool.get('sale.point.sale.line')
+        Sale = pool.get('sale.point.sale')
+        super()._before_payments(sale, quote, cart)
+        todo = []
+        for record, line in zip(sorted(sale.lines, key=lambda r: r.id),
+                quote['lines']):
+            card_id = line.get('count_card_id')
+            if card_id:
+                parse_int(card_id, 'lines[%d].count_card_id'
+                    % line['index'], 1)
+                record.count_card = card_id
+                todo.append(record)
+        if todo:
+            Line.save(todo)
+            Sale.apply_count_cards([Sale(sale.id)])
+
+    @classmethod
+    def _refund_sale_values(cls, original):
+        "Values of the refund sale of original (extension modules)"
+        return {}
+
+    @classmethod
+    def _refund_line_values(cls, line):
+        values = super()._refund_line_values(line)
+        if getattr(line, 'count_card', None):
+            values['count_card'] = line.count_card
+        return values
+
+
+class PosAPICoupon(metaclass=PoolMeta):
+    "Promotions and coupons in the POS API (retail_coupon activated)"
+    __name__ = 'retail.pos.api'
+
+    @classmethod
+    def _member_extras(cls, member, point, summary):
+        super()._member_extras(member, point, summary)
+        Coupon = Pool().get('retail.coupon')
+        summary['coupons'] = [{
+                'id': c['id'], 'code': c.get('code'), 'name': c.get('name'),
+                'valid_until': c.get('valid_until'),
+                'description': c.get('description'),
+                } for c in Coupon.member_summary(member.id)]
+
+    @classmethod
+    def _quote_adjust(cls, point, member, cart, quote):
+        "retail_coupon prices the cart: promotions, member price, coupons"
+        Sale = Pool().get('sale.point.sale')
+        super()._quote_adjust(point, member, cart, quote)
+        for line in cls._cart_lines(point, cart):
+            if line['discount_percent']:
+                # the promotions re-price the sale when it is done
+                raise pos_error('msg_discount_with_promotions',
+                    'invalid_discount',
+                    field='lines[%d].discount_percent' % line['index'])
+        codes = [c for c in cart.get('coupons') or []
+            if isinstance(c, str) and c.strip()]
+        result = Sale.retail_quote(point.id, member.id if member else None,
+            [{'product_id': ln['product_id'], 'quantity': ln['quantity']}
+                for ln in quote['lines']],
+            coupons=codes, date=quote['date'])
+        currency = point.company.currency
+        for line, priced in zip(quote['lines'], result['lines']):
+            line['unit_price'] = Decimal(priced['unit_price'])
+            line['amount'] = currency.round(Decimal(priced['amount']))
+            regular = currency.round(
+                line['list_price'] * Decimal(str(line['quantity'])))
+            line['discount'] = regular - line['amount']
+            line['notes'] = list(priced.get('notes') or [])
+        quote['adjustments'].extend({
+                'label': a['label'], 'amount': Decimal(a['amount']),
+                'spread': True} for a in result.get('adjustments') or [])
+        quote['explain'].extend(result.get('explain') or [])
+        quote['coupon_codes'] = codes
+        quote['coupons_applied'] = True
+
+    @classmethod
+    def _before_payments(cls, sale, quote, cart):
+        pool = Pool()
+        Coupon = pool.get('retail.coupon')
+        Sale = pool.get('sale.point.sale')
+        super()._before_payments(sale, quote, cart)
+        sale = Sale(sale.id)
+        codes = quote.get('coupon_codes')
+        if codes:
+            sale.coupons = Coupon.find_codes(codes,
+                sale.member.id if sale.member else None, sale.company.id)
+            sale.save()
+        Sale.apply_retail_promotions([sale])
+
+    @classmethod
+    def _refund_sale_values(cls, original):
+        values = super()._refund_sale_values(original)
+        values['coupon_refund_of'] = original
+        return values

@@ -1,0 +1,102 @@
+import {Component, esc} from '../../core/component.js';
+
+// Shift handover (交班): expected per method from the server, counted cash
+// typed by the cashier, the difference, a printed handover report, then close.
+export class CloseSessionScreen extends Component {
+    constructor(env) {
+        super(env);
+        this.local = env.makeLocal({report: null, counted: {}, error: '', closed: false, busy: false});
+    }
+    async load() {
+        this.local.error = '';
+        this.local.report = null;
+        this.local.closed = false;
+        this.local.counted = {};
+        try {
+            this.local.report = (await this.env.api.get('session/report')).report;
+        } catch (e) {
+            this.local.error = e.code === 'offline' ? this.t('session.offline') : e.message;
+        }
+    }
+    setCounted(value, ev, el) { this.local.counted[el.dataset.method] = value; }
+    rows() { return this.local.report?.methods || this.local.report?.lines || []; }
+    handoverReceipt() {
+        const r = this.local.report || {};
+        // after closing, the server's handover receipt (with counted amounts)
+        if (this.local.closed && r.receipt) return r.receipt;
+        const m = this.env.money;
+        const rows = [];
+        for (const row of this.rows()) {
+            const id = row.method_id ?? row.id;
+            const counted = this.local.counted[id];
+            rows.push({name: row.name || row.method || '', amount: row.expected ?? '0.00',
+                note: counted !== undefined ? `${this.t('session.counted')} ${m.str(m.parse(counted))} / ${this.t('session.difference')} ${m.str(m.parse(counted) - m.parse(row.expected))}` : undefined});
+        }
+        return {
+            header: {title: this.t('session.handover'), lines: [this.state.point?.name || '']},
+            meta: [[this.t('receipt.cashier'), this.state.user?.name || ''], [this.t('receipt.date'), new Date().toLocaleString()],
+                [this.t('session.sales_count'), String(r.sales_count ?? r.sales ?? '')]],
+            lines: rows.map((x) => (x.note ? x : {name: x.name, amount: x.amount})),
+            totals: [{label: this.t('session.expected_total'), amount: r.expected_total ?? rows.reduce((s, x) => m.str(m.parse(s) + m.parse(x.amount)), '0'), bold: true}],
+            footer: [this.t('session.sign')],
+            currency_symbol: '￥',
+        };
+    }
+    async print() {
+        try {
+            await this.env.hw.printReceipt(this.handoverReceipt());
+            this.env.toast(this.t('receipt.printed'), 'ok');
+        } catch (e) { this.env.notifyError(e); }
+    }
+    async close() {
+        const counted = {};
+        for (const row of this.rows()) {
+            const id = row.method_id ?? row.id;
+            counted[id] = this.env.money.str(this.env.money.parse(this.local.counted[id] || '0'));
+        }
+        if (this.state.pending && !confirm(this.t('session.pending_warning', {count: this.state.pending}))) return;
+        this.local.busy = true;
+        try {
+            const report = await this.env.pos.closeSession(counted);
+            this.local.report = report;
+            this.local.closed = true;
+        } catch (e) {
+            this.local.error = e.message;
+        } finally {
+            this.local.busy = false;
+        }
+    }
+    back() { this.state.screen = this.local.closed ? 'open' : 'sale'; }
+    onKey(ev) {
+        if (ev.key === 'Escape') { this.back(); return true; }
+        if (ev.key === 'F4') { this.print(); return true; }
+        return false;
+    }
+    template() {
+        const r = this.local.report;
+        const m = this.env.money;
+        const body = !r ? `<p class="hint">${esc(this.local.error || this.t('common.wait'))}</p>` : `
+            <table class="report" data-testid="handover">
+              <thead><tr><th>${this.t('payment.method')}</th><th>${this.t('session.expected')}</th><th>${this.t('session.counted')}</th><th>${this.t('session.difference')}</th></tr></thead>
+              <tbody>${this.rows().map((row) => {
+                  const id = row.method_id ?? row.id;
+                  const counted = this.local.closed ? row.counted : this.local.counted[id];
+                  const diff = this.local.closed ? row.difference : (counted !== undefined && counted !== '' ? m.str(m.parse(counted) - m.parse(row.expected)) : '');
+                  return `<tr><td>${esc(row.name || row.method)}</td><td class="num">${esc(row.expected)}</td>
+                    <td>${this.local.closed ? esc(counted ?? '') : `<input class="money" inputmode="decimal" id="count-${id}" data-method="${id}" ${this.onInput('setCounted')} value="${esc(counted || '')}">`}</td>
+                    <td class="num ${diff && m.parse(diff) !== 0 ? 'neg' : ''}">${esc(diff ?? '')}</td></tr>`;
+              }).join('')}</tbody></table>
+            <p>${this.t('session.sales_count')}: ${esc(r.sales_count ?? '')} · ${this.t('session.refunds')}: ${esc(r.refunds_count ?? r.refunds ?? '')} · ${this.t('session.topups')}: ${esc(r.topups_count ?? r.topups ?? '')}</p>
+            ${this.local.closed ? `<p class="ok-text" data-testid="session-closed">${this.t('session.closed')}</p>` : ''}`;
+        return `<div class="center-screen"><div class="card wide">
+            <h1>${this.t('session.close_title')}</h1>
+            ${body}
+            ${this.local.error && r ? `<p class="error">${esc(this.local.error)}</p>` : ''}
+            <div class="row">
+                <button class="btn" ${this.on('back')}>${this.t('common.back')} <kbd>Esc</kbd></button>
+                <button class="btn" ${this.on('print')}>${this.t('session.print')} <kbd>F4</kbd></button>
+                ${this.local.closed ? '' : `<button class="btn danger" ${this.on('close')} data-testid="close-session" ${this.local.busy || !r ? 'disabled' : ''}>${this.t('session.close')}</button>`}
+            </div>
+        </div></div>`;
+    }
+}

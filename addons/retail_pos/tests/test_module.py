@@ -1,0 +1,418 @@
+# This file is part of Huiyuan.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+import datetime as dt
+import os
+import uuid
+from decimal import Decimal
+
+from trytond.exceptions import UserError
+from trytond.modules.retail_pos.exceptions import PosError
+from trytond.modules.retail_pos.tests.tools import (
+    CASHIER_PIN,
+    MEMBER_PIN,
+    context_of,
+    give_points,
+    setup_pos,
+)
+from trytond.pool import Pool
+from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
+
+
+def new_uuid():
+    return str(uuid.uuid4())
+
+
+class RetailPosTestCase(ModuleTestCase):
+    "Test Retail POS module"
+    module = 'retail_pos'
+
+    # helpers
+    def _env(self, **kw):
+        env = setup_pos(**kw)
+        transaction = Transaction()
+        # for the rest of the test's transaction
+        transaction.context = dict(transaction.context, **context_of(env))
+        # as the routes do: the cashier's user, no access checks
+        transaction.user = env['user'].id
+        return env
+
+    def _api(self):
+        return Pool().get('retail.pos.api')
+
+    def _cart(self, env, lines=None, **values):
+        products = env['products']
+        cart = {
+            'uuid': new_uuid(),
+            'lines': lines or [
+                {'product_id': products[1].id, 'quantity': 2},
+                {'product_id': products[2].id, 'quantity': 1},
+                ],
+            }
+        cart.update(values)
+        return cart
+
+    def _sale_count(self):
+        Sale = Pool().get('sale.point.sale')
+        return Sale.search_count([])
+
+    # tests
+    @with_transaction()
+    def test_login_pin_badge_and_lockout(self):
+        "Cashier signs in by PIN or badge; wrong PINs lock the sign-in"
+        env = self._env()
+        API = self._api()
+        Token = Pool().get('retail.pos.token')
+        result = API.login({'login': env['user'].login, 'pin': CASHIER_PIN})
+        self.assertEqual(result['point']['id'], env['point'].id)
+        token = Token.check(result['token'])
+        self.assertEqual(token.cashier, env['cashier'])
+        self.assertNotEqual(token.token_hash, result['token'])
+        self.assertTrue(env['cashier'].pin_hash.startswith('$argon2id$'))
+        result = API.login({'badge': env['cashier'].badge})
+        self.assertTrue(Token.check(result['token']))
+        self.assertIsNone(Token.check('not-a-token'))
+        with self.assertRaises(PosError) as cm:
+            API.login({'login': env['user'].login, 'pin': '0000'})
+        self.assertEqual(cm.exception.code, 'wrong_pin')
+        self.assertEqual(cm.exception.status, 401)
+
+    @with_transaction()
+    def test_checkout_reprices_and_replays(self):
+        "Client prices are ignored; the same UUID returns the first result"
+        env = self._env()
+        API = self._api()
+        Sale = Pool().get('sale.point.sale')
+        products = env['products']
+        cart = self._cart(env, member_id=env['member'].id)
+        cart['lines'][0]['unit_price'] = '0.01'
+        cart['total'] = '0.02'
+        cart['payments'] = [
+            {'method_id': env['methods']['cash'].id, 'amount': '200.00'}]
+        first = API.checkout(env['cashier'], env['point'], cart)
+        expected = (
+            (products[1].gross_price_used * Decimal('0.95')).quantize(
+                Decimal('0.0001')) * 2
+            + (products[2].gross_price_used * Decimal('0.95')).quantize(
+                Decimal('0.0001'))).quantize(Decimal('0.01'))
+        self.assertEqual(Decimal(first['sale']['total']), expected)
+        self.assertEqual(Decimal(first['sale']['change']),
+            Decimal('200.00') - expected)
+        sale = Sale(first['sale']['id'])
+        self.assertEqual(sale.state, 'done')
+        self.assertEqual(sale.member, env['member'])
+        self.assertEqual(sum(p.amount for p in sale.payments), expected)
+        count = self._sale_count()
+        again = API.checkout(env['cashier'], env['point'], cart)
+        self.assertEqual(again, first)
+        self.assertEqual(self._sale_count(), count)
+        changed = dict(cart, payments=[{
+                    'method_id': env['methods']['cash'].id,
+                    'amount': '300.00'}])
+        with self.assertRaises(PosError) as cm:
+            API.checkout(env['cashier'], env['point'], changed)
+        self.assertEqual(cm.exception.code, 'uuid_reused')
+        # the receipt has the lines, the total and the member
+        receipt = first['receipt']
+        self.assertEqual(len(receipt['lines']), 2)
+        self.assertEqual(receipt['barcode']['data'], sale.number)
+        self.assertIn('member', receipt)
+
+    @with_transaction()
+    def test_mixed_payments_with_change(self):
+        "Bank card, then cash with change; an underpaid sale is refused"
+        env = self._env()
+        API = self._api()
+        Sale = Pool().get('sale.point.sale')
+        product = env['products'][1]
+        price = product.gross_price_used
+        cart = self._cart(env, lines=[
+                {'product_id': product.id, 'quantity': 3}])
+        total = price * 3
+        cart['payments'] = [
+            {'method_id': env['methods']['card'].id, 'amount': '10.00',
+                'reference': '123456'},
+            {'method_id': env['methods']['cash'].id, 'amount': str(
+                    (total - 10 + 5).quantize(Decimal('0.01')))},
+            ]
+        result = API.checkout(env['cashier'], env['point'], cart)
+        self.assertEqual(Decimal(result['sale']['change']), Decimal('5.00'))
+        sale = Sale(result['sale']['id'])
+        amounts = sorted((p.method.name, p.amount) for p in sale.payments)
+        self.assertEqual(amounts, [
+                ('Bank Card', Decimal('10.00')),
+                ('Cash', total - 10)])
+        short = self._cart(env, lines=[
+                {'product_id': product.id, 'quantity': 3}])
+        short['payments'] = [
+            {'method_id': env['methods']['cash'].id, 'amount': '1.00'}]
+        with self.assertRaises(PosError) as cm:
+            API.checkout(env['cashier'], env['point'], short)
+        self.assertEqual(cm.exception.code, 'amount_to_pay')
+        over = self._cart(env, lines=[
+                {'product_id': product.id, 'quantity': 1}])
+        over['payments'] = [
+            {'method_id': env['methods']['card'].id, 'amount': '999.00'}]
+        with self.assertRaises(PosError) as cm:
+            API.checkout(env['cashier'], env['point'], over)
+        self.assertEqual(cm.exception.code, 'overpayment')
+        self.assertEqual(cm.exception.field, 'payments[0].amount')
+
+    @with_transaction()
+    def test_wallet_payment_and_wrong_pin(self):
+        "Wallet pays with the PIN; a wrong PIN writes no ledger line"
+        env = self._env()
+        API = self._api()
+        wallet = env['wallet']
+        product = env['products'][1]
+        cart = self._cart(env, member_id=env['member'].id, lines=[
+                {'product_id': product.id, 'quantity': 1}])
+        total = (product.gross_price_used * Decimal('0.95')).quantize(
+            Decimal('0.01'))
+        lines_before = len(wallet.lines)
+        bad = dict(cart, payments=[{
+                    'method_id': env['methods']['wallet'].id,
+                    'amount': str(total), 'pin': '0000'}])
+        with self.assertRaises(UserError):
+            API.checkout(env['cashier'], env['point'], bad)
+        wallet = wallet.__class__(wallet.id)
+        self.assertEqual(len(wallet.lines), lines_before)
+        self.assertEqual(wallet.balance, Decimal('500'))
+
+        good = self._cart(env, member_id=env['member'].id, lines=[
+                {'product_id': product.id, 'quantity': 1}])
+        good['payments'] = [{'method_id': env['methods']['wallet'].id,
+                'amount': str(total), 'pin': MEMBER_PIN}]
+        result = API.checkout(env['cashier'], env['point'], good)
+        wallet = wallet.__class__(wallet.id)
+        self.assertEqual(wallet.balance, Decimal('500') - total)
+        self.assertEqual(result['member']['wallet']['balance'],
+            str(Decimal('500') - total))
+
+    @with_transaction()
+    def test_points_payment_and_award(self):
+        "Points pay part of the sale and the sale earns points"
+        env = self._env()
+        API = self._api()
+        Account = Pool().get('retail.points.account')
+        member = env['member']
+        give_points(env, member, 1000)
+        product = env['products'][4]
+        cart = self._cart(env, member_id=member.id, lines=[
+                {'product_id': product.id, 'quantity': 2}])
+        quote = API.quote(env['cashier'], env['point'], cart)
+        total = Decimal(quote['total'])
+        self.assertGreater(quote['points_to_earn'], 0)
+        cart['payments'] = [
+            {'method_id': env['methods']['points'].id, 'points': 500},
+            {'method_id': env['methods']['cash'].id,
+                'amount': str(total - Decimal('5.00'))},
+            ]
+        result = API.checkout(env['cashier'], env['point'], cart)
+        account = Account.get_account(env['company'], member)
+        earned = Pool().get('sale.point.sale')(
+            result['sale']['id']).get_points_receipt()['earned']
+        self.assertGreater(earned, 0)
+        self.assertEqual(account.balance, 1000 - 500 + earned)
+        self.assertEqual(result['member']['points']['balance'],
+            account.balance)
+
+    @with_transaction()
+    def test_refund_reverses_effects(self):
+        "A full refund gives back wallet and points and reverses commission"
+        pool = Pool()
+        env = self._env()
+        API = self._api()
+        Account = pool.get('retail.points.account')
+        Scheme = pool.get('retail.commission.scheme')
+        CommissionLine = pool.get('retail.commission.line')
+        Sale = pool.get('sale.point.sale')
+        scheme = Scheme(name="Base", company=env['company'],
+            start_date=dt.date.today() - dt.timedelta(days=30),
+            rules=[{'kind': 'sale', 'method': 'percent',
+                    'rate': Decimal('0.10')}])
+        scheme.save()
+        Scheme.approve([scheme])
+        member = env['member']
+        give_points(env, member, 1000)
+        product = env['products'][4]
+        cart = self._cart(env, member_id=member.id, lines=[
+                {'product_id': product.id, 'quantity': 2,
+                    'staff_ids': [env['employee'].id]}])
+        total = Decimal(API.quote(env['cashier'], env['point'],
+                cart)['total'])
+        cart['payments'] = [
+            {'method_id': env['methods']['points'].id, 'points': 300},
+            {'method_id': env['methods']['wallet'].id, 'amount': '10.00',
+                'pin': MEMBER_PIN},
+            {'method_id': env['methods']['cash'].id,
+                'amount': str(total - Decimal('13.00'))},
+            ]
+        sold = API.checkout(env['cashier'], env['point'], cart)
+        sale = Sale(sold['sale']['id'])
+        self.assertTrue(CommissionLine.search(
+                [('sale_line.sale', '=', sale.id)]))
+        wallet = env['wallet'].__class__(env['wallet'].id)
+        self.assertEqual(wallet.balance, Decimal('490'))
+        refund = API.refund(env['cashier'], env['point'], {
+                'uuid': new_uuid(), 'sale_number': sale.number})
+        self.assertEqual(Decimal(refund['sale']['total']), -total)
+        wallet = wallet.__class__(wallet.id)
+        self.assertEqual(wallet.balance, Decimal('500'))
+        account = Account.get_account(env['company'], member)
+        self.assertEqual(account.balance, 1000)
+        commission = sum(c.amount for c in CommissionLine.search([
+                    ('employee', '=', env['employee'].id)]))
+        self.assertEqual(commission, 0)
+        # nothing left to refund
+        with self.assertRaises(PosError) as cm:
+            API.refund(env['cashier'], env['point'], {
+                    'uuid': new_uuid(), 'sale_number': sale.number})
+        self.assertEqual(cm.exception.code, 'refund_exceeds')
+
+    @with_transaction()
+    def test_session_handover_report(self):
+        "Open with a float, sell, report by method, close with counts"
+        env = self._env()
+        API = self._api()
+        cash = env['methods']['cash']
+        card = env['methods']['card']
+        opened = API.session_open(env['cashier'], env['point'],
+            {'float': {str(cash.id): '200.00'}})
+        self.assertEqual(opened['session']['state'], 'open')
+        product = env['products'][1]
+        price = product.gross_price_used
+        for method in [cash, card]:
+            cart = self._cart(env, lines=[
+                    {'product_id': product.id, 'quantity': 1}])
+            cart['payments'] = [{'method_id': method.id,
+                    'amount': str(price)}]
+            API.checkout(env['cashier'], env['point'], cart)
+        report = API.session_report(env['cashier'], env['point'])
+        by_method = {m['method_id']: m for m in report['methods']}
+        self.assertEqual(Decimal(by_method[cash.id]['expected']),
+            Decimal('200.00') + price)
+        self.assertEqual(Decimal(by_method[card.id]['expected']), price)
+        self.assertEqual(report['sales_count'], 2)
+        closed = API.session_close(env['cashier'], env['point'], {
+                'counted': {str(cash.id): str(Decimal('199.00') + price),
+                    str(card.id): str(price)}})['report']
+        by_method = {m['method_id']: m for m in closed['methods']}
+        self.assertEqual(by_method[cash.id]['difference'], '-1.00')
+        self.assertEqual(closed['session']['state'], 'closed')
+        self.assertTrue(closed['receipt']['payments'])
+        with self.assertRaises(PosError) as cm:
+            API.session_report(env['cashier'], env['point'])
+        self.assertEqual(cm.exception.code, 'no_session')
+
+    @with_transaction()
+    def test_catalog_full_and_delta(self):
+        "The full catalogue lists every salable product; a delta the changed"
+        env = self._env()
+        API = self._api()
+        Template = Pool().get('product.template')
+        full = API.catalog(env['cashier'], env['point'])
+        self.assertTrue(full['full'])
+        ids = {p['id'] for p in full['products']}
+        self.assertEqual(ids, {p.id for p in env['products']})
+        first = full['products'][0]
+        self.assertEqual(len(first['barcodes']), 1)
+        self.assertIn(first['kind'], {'goods', 'service'})
+        delta = API.catalog(env['cashier'], env['point'],
+            since=(dt.datetime.fromisoformat(full['cursor'])
+                + dt.timedelta(hours=1)).isoformat())
+        self.assertFalse(delta['full'])
+        self.assertEqual(delta['products'], [])
+        product = env['products'][0]
+        Template.write([product.template], {'active': False})
+        delta = API.catalog(env['cashier'], env['point'],
+            since=(dt.datetime.now() - dt.timedelta(minutes=5)).isoformat())
+        self.assertIn(product.id, delta['removed'])
+
+    @with_transaction()
+    def test_identify_and_summary(self):
+        "A member is identified by card, phone or QR with a summary"
+        env = self._env()
+        API = self._api()
+        summary = API.identify(env['cashier'], env['point'],
+            env['card'].number)
+        self.assertEqual(summary['id'], env['member'].id)
+        self.assertEqual(summary['wallet']['balance'], '500.00')
+        self.assertTrue(summary['wallet']['has_pin'])
+        self.assertEqual(summary['tier']['name'], 'Gold')
+        self.assertNotIn('13800000000', str(summary))
+        summary = API.identify(env['cashier'], env['point'],
+            'HY:' + env['card'].number)
+        self.assertEqual(summary['id'], env['member'].id)
+        with self.assertRaises(PosError) as cm:
+            API.identify(env['cashier'], env['point'], 'nobody')
+        self.assertEqual(cm.exception.code, 'member_not_found')
+        self.assertEqual(cm.exception.status, 404)
+
+    @with_transaction()
+    def test_errors_translated(self):
+        "Errors are structured and in the cashier's language"
+        pool = Pool()
+        env = self._env()
+        API = self._api()
+        Lang = pool.get('ir.lang')
+        Translation = pool.get('ir.translation')
+        zh, = Lang.search([('code', '=', 'zh_CN')])
+        Lang.write([zh], {'translatable': True})
+        po = os.path.join(os.path.dirname(os.path.dirname(__file__)),
+            'locale', 'zh_CN.po')
+        Translation.translation_import('zh_CN', 'retail_pos', po)
+        cart = self._cart(env)
+        cart['lines'] = []
+        with self.assertRaises(PosError) as cm:
+            API.checkout(env['cashier'], env['point'], cart)
+        self.assertEqual(cm.exception.code, 'empty_cart')
+        self.assertEqual(cm.exception.field, 'lines')
+        self.assertEqual(cm.exception.message, "The cart is empty.")
+        cart['uuid'] = new_uuid()
+        with Transaction().set_context(language='zh_CN'):
+            with self.assertRaises(PosError) as cm:
+                API.checkout(env['cashier'], env['point'], cart)
+        self.assertEqual(cm.exception.message, "购物车为空。")
+
+    @with_transaction()
+    def test_topup_and_reprint(self):
+        "A top-up credits the wallet once; a reprint is marked"
+        env = self._env()
+        API = self._api()
+        request = {'uuid': new_uuid(), 'member_id': env['member'].id,
+            'amount': '100.00', 'method_id': env['methods']['cash'].id}
+        result = API.topup(env['cashier'], env['point'], request)
+        self.assertEqual(result['member']['wallet']['balance'], '600.00')
+        again = API.topup(env['cashier'], env['point'], request)
+        self.assertEqual(again, result)
+        wallet = env['wallet'].__class__(env['wallet'].id)
+        self.assertEqual(wallet.balance, Decimal('600'))
+        product = env['products'][1]
+        cart = self._cart(env, lines=[
+                {'product_id': product.id, 'quantity': 1}])
+        cart['payments'] = [{'method_id': env['methods']['cash'].id,
+                'amount': str(product.gross_price_used)}]
+        sold = API.checkout(env['cashier'], env['point'], cart)
+        reprint = API.receipt(env['cashier'], env['point'],
+            sold['sale']['id'])['receipt']
+        self.assertEqual(reprint['header']['lines'][0], 'REPRINT')
+
+    @with_transaction()
+    def test_post_batch(self):
+        "Done sales are posted afterwards in batches"
+        env = self._env()
+        API = self._api()
+        Sale = Pool().get('sale.point.sale')
+        product = env['products'][1]
+        for _ in range(2):
+            cart = self._cart(env, lines=[
+                    {'product_id': product.id, 'quantity': 1}])
+            cart['payments'] = [{'method_id': env['methods']['cash'].id,
+                    'amount': str(product.gross_price_used)}]
+            API.checkout(env['cashier'], env['point'], cart)
+        self.assertEqual(Sale.retail_pos_post_batch(), 2)
+        self.assertEqual({s.state for s in Sale.search([])}, {'posted'})
+
+
+del ModuleTestCase

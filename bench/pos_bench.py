@@ -1,0 +1,604 @@
+#!/usr/bin/env python
+"""Benchmark of the POS API (retail_pos) on PostgreSQL, printing JSON.
+
+    bench/pos_bench.py [all|setup|checkout|baseline|ready] [options]
+
+- setup: a database (DB_NAME, default bench_pos_api) with retail_pos and its
+  dependencies, 8 tills (each its own strict sequence), 20 products for the
+  sales, members with wallet (PIN) and points, a cashier token per till, then
+  --products (default 20,000) products with barcodes and prices and
+  --members (default 100,000) members with cards in bulk SQL.
+- checkout: the API's checkout (the code path of the HTTP route: token check,
+  transaction, lock retries, commit; no HTTP) for a 5-line sale, cash or
+  wallet with PIN or points, with 1 and with 8 concurrent terminals
+  (processes), p50/p95; then the same with Tryton's plain sale_point flow
+  (create, pay, process, post: what design.md measured) in the same run, and
+  the ratio.
+- ready: POS ready time: config + the full catalogue (20k products) as the
+  browser loads them (JSON encoded), and a member identified on demand among
+  100k members.
+
+Environment: TRYTOND_DATABASE__URI (default postgresql://postgres@127.0.0.1:5432/),
+DB_NAME, DB_CACHE (default postgresql:// template databases). Each phase runs
+in its own process so the test-mode pool of setup never affects timings.
+"""
+import argparse
+import json
+import multiprocessing as mp
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from decimal import Decimal
+
+os.environ.setdefault('TRYTOND_DATABASE__URI',
+    'postgresql://postgres@127.0.0.1:5432/')
+os.environ.setdefault('DB_NAME', 'bench_pos_api')
+os.environ.setdefault('DB_CACHE', 'postgresql://')
+os.environ.pop('TRYTOND_CONFIG', None)
+DB = os.environ['DB_NAME']
+N_LINES = 5
+N_TILLS = 8
+
+
+def stats(times, label, **extra):
+    ms = sorted(t * 1000 for t in times)
+    n = len(ms)
+    result = {
+        'label': label, 'n': n,
+        'p50_ms': round(statistics.median(ms), 1),
+        'p95_ms': round(ms[min(n - 1, max(int(round(0.95 * n)) - 1, 0))], 1),
+        'mean_ms': round(statistics.fmean(ms), 1),
+        'max_ms': round(ms[-1], 1),
+        }
+    result.update(extra)
+    return result
+
+
+# ------------------------------------------------------------------ setup
+def setup(products=20000, members=100000, sale_members=40):
+    from trytond.tests.test_tryton import activate_module, drop_db
+    from trytond.transaction import Transaction
+    t0 = time.perf_counter()
+    drop_db()
+    activate_module(['retail_pos'])
+    log(f'activated in {time.perf_counter() - t0:.0f}s')
+    from trytond.transaction import TransactionError
+    extras = {}
+    while True:
+        with Transaction().start(DB, 0, **extras) as transaction:
+            try:
+                info = _setup_data(transaction, products, members,
+                    sale_members)
+            except TransactionError as e:
+                # a table lock is needed: restart with it taken first
+                transaction.rollback()
+                e.fix(extras)
+                continue
+            transaction.commit()
+            break
+    with open(info_path(), 'w') as fp:
+        json.dump(info, fp)
+    log(f'setup done in {time.perf_counter() - t0:.0f}s')
+
+
+def seed_liability_move(env):
+    """The members' opening wallet principal was seeded without accounting:
+    book it (Dr expense / Cr liability) so liability = wallets' principal"""
+    import datetime as dt
+
+    from trytond.pool import Pool
+    pool = Pool()
+    Move = pool.get('account.move')
+    Journal = pool.get('account.journal')
+    Account = pool.get('account.account')
+    Period = pool.get('account.period')
+    from trytond.transaction import Transaction
+    company = env['company']
+    cursor = Transaction().connection.cursor()
+    cursor.execute('SELECT sum(principal) FROM retail_wallet_line')
+    total = Decimal(cursor.fetchone()[0] or 0)
+    with Transaction().set_context(company=company.id):
+        journal, = Journal.search([('type', '=', 'general')], limit=1)
+        expense, = Account.search([('type.expense', '=', True),
+                ('company', '=', company.id)], limit=1)
+        today = dt.date.today()
+        Line = pool.get('account.move.line')
+        move = Move(journal=journal, company=company, date=today,
+            period=Period.find(company, date=today), lines=[
+                Line(account=env['liability'], credit=total,
+                    debit=Decimal(0)),
+                Line(account=expense, debit=total, credit=Decimal(0))])
+        move.save()
+        Move.post([move])
+
+
+def _setup_data(transaction, products, members, sale_members):
+    from trytond.modules.retail_pos.tests.tools import give_points, setup_pos
+    from trytond.pool import Pool
+    env = setup_pos(n_products=20, n_tills=N_TILLS,
+        members=sale_members)
+    pool = Pool()
+    Token = pool.get('retail.pos.token')
+    tokens = [Token.issue(env['cashier'], point)
+        for point in env['points']]
+    info = {
+        'company': env['company'].id,
+        'tokens': tokens,
+        'points': [p.id for p in env['points']],
+        'products': [p.id for p in env['products']],
+        'members': [m.id for m, _, _ in env['members']],
+        'methods': {k: m.id for k, m in env['methods'].items()},
+        'liability': env['liability'].id,
+        }
+    for member, _, wallet in env['members']:
+        wallet.post_line('topup', principal=Decimal('4000'))
+        give_points(env, member, 1000000)
+    seed_liability_move(env)
+    bulk(transaction, env, products, members)
+    return info
+
+
+def info_path():
+    return os.path.join(os.environ.get('TMPDIR', '/tmp'), f'{DB}.json')
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def bulk(transaction, env, n_products, n_members):
+    "Products with barcode and price, and members with cards, in bulk SQL"
+    cursor = transaction.connection.cursor()
+    company = env['company'].id
+    template = env['products'][1].template
+    cursor.execute('SELECT count(*) FROM product_product')
+    have = cursor.fetchone()[0]
+    if n_products > have:
+        n = n_products - have
+        cursor.execute(
+            'INSERT INTO product_template (name, type, default_uom, '
+            'sale_uom, salable, active, account_category, code, '
+            'create_uid, create_date, consumable) '
+            'SELECT %s || g, %s, %s, %s, true, true, %s, %s || g, 0, '
+            'now(), false FROM generate_series(1, %s) g',
+            ('Bulk product ', 'goods', template.default_uom.id,
+                template.sale_uom.id, template.account_category.id, 'BK',
+                n))
+        cursor.execute(
+            'INSERT INTO product_product (template, active, code, '
+            'suffix_code, create_uid, create_date) '
+            'SELECT t.id, true, t.code, NULL, 0, now() FROM product_template '
+            't WHERE t.name LIKE %s', ('Bulk product %',))
+        cursor.execute(
+            'INSERT INTO product_gross_price (template, company, '
+            'gross_price, create_uid, create_date) '
+            'SELECT t.id, %s, 1 + (t.id %% 500), 0, now() FROM '
+            'product_template t WHERE t.name LIKE %s',
+            (company, 'Bulk product %'))
+        cursor.execute(
+            'INSERT INTO product_list_price (template, company, '
+            'list_price, create_uid, create_date) '
+            'SELECT t.id, %s, 1 + (t.id %% 500), 0, now() FROM '
+            'product_template t WHERE t.name LIKE %s',
+            (company, 'Bulk product %'))
+        cursor.execute(
+            'INSERT INTO product_identifier (product, type, code, '
+            'create_uid, create_date) '
+            'SELECT p.id, %s, lpad((2000000000000 + p.id)::text, 13, %s), '
+            '0, now() FROM product_product p JOIN product_template t '
+            'ON p.template = t.id WHERE t.name LIKE %s',
+            ('ean', '0', 'Bulk product %'))
+        log(f'{n} products in bulk')
+    cursor.execute('SELECT count(*) FROM party_party WHERE is_member')
+    have = cursor.fetchone()[0]
+    if n_members > have:
+        n = n_members - have
+        cursor.execute(
+            'INSERT INTO party_party (name, code, active, is_member, '
+            'member_company, member_number, member_mobile, create_uid, '
+            'create_date) '
+            'SELECT %s || g, %s || g, true, true, %s, %s || g, '
+            '%s || lpad(g::text, 8, %s), 0, now() '
+            'FROM generate_series(1, %s) g',
+            ('Bulk member ', 'BKM', company, 'BKM', '+86139', '0', n))
+        cursor.execute(
+            'INSERT INTO retail_member_card (number, party, company, '
+            'medium, named, state, issue_date, create_uid, create_date) '
+            'SELECT %s || p.id, p.id, %s, %s, true, %s, current_date, 0, '
+            'now() '
+            'FROM party_party p WHERE p.code LIKE %s',
+            ('99', company, 'magstripe', 'active', 'BKM%'))
+        log(f'{n} members in bulk')
+    cursor.execute('ANALYZE')
+
+
+# ------------------------------------------------------------------ client
+class FakeRequest:
+    "What routes.run reads of a werkzeug request"
+
+    def __init__(self, method, token=None, body=None, args=None):
+        self.method = method
+        self.headers = {'Accept-Language': 'zh-CN'}
+        if token:
+            self.headers['Authorization'] = 'Bearer ' + token
+        self._data = json.dumps(body).encode() if body is not None else b''
+        self.args = args or {}
+
+    def get_data(self, cache=True):
+        return self._data
+
+
+def start_pool():
+    from trytond.pool import Pool
+    Pool.start()
+    pool = Pool(DB)
+    from trytond.transaction import Transaction
+    with Transaction().start(DB, 0, readonly=True):
+        pool.init()
+    return pool
+
+
+def api_call(pool, func, method, token, body=None, args=None, **kwargs):
+    from trytond.modules.retail_pos import routes
+    request = FakeRequest(method, token, body, args)
+    response = routes.run(request, pool, func, token is not None, kwargs)
+    return response.status_code, json.loads(response.get_data())
+
+
+def make_cart(info, rnd, kind='cash', member=None):
+    products = rnd.sample(info['products'], N_LINES)
+    lines = [{'product_id': p, 'quantity': rnd.randint(1, 3)}
+        for p in products]
+    cart = {'uuid': str(uuid.uuid4()), 'lines': lines}
+    if member:
+        cart['member_id'] = member
+    return cart
+
+
+def pay(cart, info, total, kind):
+    methods = info['methods']
+    if kind == 'wallet':
+        cart['payments'] = [{'method_id': methods['wallet'],
+                'amount': str(total), 'pin': '2468'}]
+    elif kind == 'points':
+        cart['payments'] = [
+            {'method_id': methods['points'], 'points': 100},
+            {'method_id': methods['cash'],
+                'amount': str(total - Decimal('1.00') + 20)}]
+    else:
+        cart['payments'] = [{'method_id': methods['cash'],
+                'amount': str(total + 50)}]
+    return cart
+
+
+def terminal(index, n_sales, out, seed=0, mode='mixed'):
+    """One till: n_sales checkouts through the API code path; returns
+    latencies (quote excluded)"""
+    from trytond.modules.retail_pos import routes
+    pool = start_pool()
+    info = json.load(open(info_path()))
+    token = info['tokens'][index % len(info['tokens'])]
+    rnd = random.Random(seed * 1000 + index)
+    times = []
+    kinds = {'cash': 0, 'wallet': 0, 'points': 0}
+    for _ in range(n_sales):
+        member = rnd.choice(info['members']) if mode == 'mixed' else None
+        kind = 'cash'
+        if member:
+            kind = rnd.choice(['cash', 'wallet', 'points'])
+        cart = make_cart(info, rnd, member=member)
+        status, quote = api_call(pool, routes.quote, 'POST', token, cart)
+        assert status == 200, quote
+        pay(cart, info, Decimal(quote['total']), kind)
+        t0 = time.perf_counter()
+        status, answer = api_call(pool, routes.checkout, 'POST', token, cart)
+        elapsed = time.perf_counter() - t0
+        if status != 200 and answer['error']['code'] in {
+                'insufficient_balance', 'points_invalid'}:
+            continue
+        assert status == 200, answer
+        times.append(elapsed)
+        kinds[kind] += 1
+    out.put((times, kinds))
+
+
+def run_terminals(n_terminals, n_sales, mode):
+    ctx = mp.get_context('spawn')
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=terminal,
+            args=(i, n_sales, queue, n_terminals, mode))
+        for i in range(n_terminals)]
+    t0 = time.perf_counter()
+    for proc in procs:
+        proc.start()
+    results = [queue.get() for _ in procs]
+    for proc in procs:
+        proc.join()
+    wall = time.perf_counter() - t0
+    times = [t for ts, _ in results for t in ts]
+    kinds = {}
+    for _, k in results:
+        for key, value in k.items():
+            kinds[key] = kinds.get(key, 0) + value
+    return times, kinds, wall
+
+
+def bench_checkout(n_sales=40):
+    out = []
+    for terminals, n in [(1, n_sales), (N_TILLS, n_sales)]:
+        times, kinds, wall = run_terminals(terminals, n, 'mixed')
+        out.append(stats(times, f'api checkout, {terminals} terminal(s), '
+                f'{N_LINES} lines, cash/wallet+PIN/points mix',
+                terminals=terminals, kinds=kinds,
+                sales_per_s=round(len(times) / wall, 1)))
+        print(json.dumps(out[-1]), flush=True)
+    return out
+
+
+# ------------------------------------------------------------------ soak
+def soak_terminal(index, n_sales, out, seed=0):
+    """A till for tests/test_pos_soak.py: sales with random duplicates,
+    late retries and refunds; every replay must return the first answer"""
+    from trytond.modules.retail_pos import routes
+    pool = start_pool()
+    info = json.load(open(info_path()))
+    token = info['tokens'][index % len(info['tokens'])]
+    rnd = random.Random(seed * 1000 + index)
+    done = {}  # uuid -> (route, request, answer)
+    sales = []
+    counts = {'sales': 0, 'refunds': 0, 'duplicates': 0, 'retries': 0,
+        'refused': 0}
+    problems = []
+
+    def send(route, body):
+        status, answer = api_call(pool, route, 'POST', token, body)
+        if status >= 500:
+            problems.append((status, answer))
+        return status, answer
+
+    for _ in range(n_sales):
+        member = rnd.choice(info['members']) if rnd.random() < 0.6 else None
+        kind = rnd.choice(['cash', 'wallet', 'points']) if member else 'cash'
+        cart = make_cart(info, rnd, member=member)
+        status, quote = api_call(pool, routes.quote, 'POST', token, cart)
+        if status != 200:
+            problems.append((status, quote))
+            continue
+        pay(cart, info, Decimal(quote['total']), kind)
+        status, answer = send(routes.checkout, cart)
+        if status != 200:
+            counts['refused'] += 1
+            if answer['error']['code'] not in {
+                    'insufficient_balance', 'points_invalid'}:
+                problems.append((status, answer))
+            continue
+        counts['sales'] += 1
+        done[cart['uuid']] = (routes.checkout, cart, answer)
+        sales.append(answer['sale'])
+        if rnd.random() < 0.1:
+            counts['duplicates'] += 1
+            if send(routes.checkout, cart)[1] != answer:
+                problems.append(('duplicate differs', cart['uuid']))
+        if rnd.random() < 0.05 and done:
+            counts['retries'] += 1
+            route, body, first = done[rnd.choice(sorted(done))]
+            if send(route, body)[1] != first:
+                problems.append(('retry differs', body['uuid']))
+        if rnd.random() < 0.06 and sales:
+            original = rnd.choice(sales)
+            body = {'uuid': str(uuid.uuid4()), 'sale_id': original['id']}
+            status, answer = send(routes.refund, body)
+            if status == 200:
+                counts['refunds'] += 1
+                done[body['uuid']] = (routes.refund, body, answer)
+                sales.remove(original)
+            elif answer['error']['code'] != 'refund_exceeds':
+                problems.append((status, answer))
+    out.put({'counts': counts, 'problems': problems[:20],
+            'uuids': sorted(done)})
+
+
+def run_soak(n_terminals, n_sales):
+    ctx = mp.get_context('spawn')
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=soak_terminal,
+            args=(i, n_sales, queue, 7)) for i in range(n_terminals)]
+    for proc in procs:
+        proc.start()
+    results = [queue.get() for _ in procs]
+    for proc in procs:
+        proc.join()
+    return results
+
+
+def post_all():
+    "Post every done sale as the cron does (in its own process)"
+    ctx = mp.get_context('spawn')
+    proc = ctx.Process(target=_post_all)
+    proc.start()
+    proc.join()
+    return proc.exitcode
+
+
+def _post_all():
+    from trytond.transaction import Transaction
+    pool = start_pool()
+    info = json.load(open(info_path()))
+    Sale = pool.get('sale.point.sale')
+    while True:
+        with Transaction().start(DB, 0,
+                context={'company': info['company']}) as transaction:
+            if not Sale.retail_pos_post_batch(limit=200):
+                break
+            transaction.commit()
+
+
+# ------------------------------------------------------------------ baseline
+def baseline_worker(n, out, seed=1):
+    "Tryton's plain sale_point flow (as design.md measured it)"
+    from trytond import backend
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction, TransactionError
+    pool = start_pool()
+    info = json.load(open(info_path()))
+    rnd = random.Random(seed)
+    with Transaction().start(DB, 0, readonly=True):
+        User = pool.get('res.user')
+        user, = User.search([('login', '=', 'till_cashier')])
+        user_id = user.id
+    context = {'company': info['company']}
+    times = []
+
+    def one(prods, qtys):
+        Sale = pool.get('sale.point.sale')
+        Line = pool.get('sale.point.sale.line')
+        Payment = pool.get('sale.point.payment')
+        sale = Sale(point=info['points'][0])
+        sale.save()
+        lines = []
+        for prod, qty in zip(prods, qtys):
+            line = Line(sale=sale, product=prod, quantity=qty)
+            line.on_change_product()
+            lines.append(line)
+        Line.save(lines)
+        sale = Sale(sale.id)
+        Payment(sale=sale, method=info['methods']['cash'],
+            amount=sale.total).save()
+        Sale.process([Sale(sale.id)])
+        Sale.post([Sale(sale.id)])
+
+    for _ in range(n):
+        prods = rnd.sample(info['products'], N_LINES)
+        qtys = [rnd.randint(1, 3) for _ in prods]
+        t0 = time.perf_counter()
+        extras = {}
+        while True:
+            try:
+                with Transaction().start(DB, user_id, context=context,
+                        **extras) as transaction:
+                    try:
+                        one(prods, qtys)
+                    except TransactionError as e:
+                        transaction.rollback()
+                        e.fix(extras)
+                        continue
+                    transaction.commit()
+                    break
+            except backend.DatabaseOperationalError:
+                time.sleep(0.02)
+        times.append(time.perf_counter() - t0)
+    out.put(times)
+    del Pool
+
+
+def bench_baseline(n=15):
+    ctx = mp.get_context('spawn')
+    queue = ctx.Queue()
+    proc = ctx.Process(target=baseline_worker, args=(n, queue))
+    proc.start()
+    times = queue.get()
+    proc.join()
+    result = stats(times, f'Tryton sale_point flow to posted, 1 terminal, '
+        f'{N_LINES} lines, cash')
+    print(json.dumps(result), flush=True)
+    return result
+
+
+# ------------------------------------------------------------------ ready
+def ready_worker(out):
+    from trytond.modules.retail_pos import routes
+    pool = start_pool()
+    info = json.load(open(info_path()))
+    token = info['tokens'][0]
+    results = {}
+    for _ in range(3):
+        t0 = time.perf_counter()
+        status, config = api_call(pool, routes.config_, 'GET', token)
+        assert status == 200, config
+        status, catalog = api_call(pool, routes.catalog, 'GET', token)
+        assert status == 200
+        ready = time.perf_counter() - t0
+        results.setdefault('ready', []).append(ready)
+    results['products'] = len(catalog['products'])
+    t0 = time.perf_counter()
+    status, delta = api_call(pool, routes.catalog, 'GET', token,
+        args={'since': catalog['cursor']})
+    results['delta_ms'] = round((time.perf_counter() - t0) * 1000, 1)
+    identify = []
+    from trytond.transaction import Transaction
+    with Transaction().start(DB, 0, readonly=True) as transaction:
+        cursor = transaction.connection.cursor()
+        cursor.execute('SELECT number FROM retail_member_card '
+            'ORDER BY random() LIMIT 20')
+        numbers = [r[0] for r in cursor]
+        cursor.execute('SELECT count(*) FROM party_party WHERE is_member')
+        results['members'] = cursor.fetchone()[0]
+    for number in numbers:
+        t0 = time.perf_counter()
+        status, member = api_call(pool, routes.identify, 'GET', token,
+            args={'code': number})
+        assert status == 200, member
+        identify.append(time.perf_counter() - t0)
+    results['identify'] = identify
+    results['catalog_bytes'] = len(json.dumps(catalog, ensure_ascii=False))
+    out.put(results)
+
+
+def bench_ready():
+    ctx = mp.get_context('spawn')
+    queue = ctx.Queue()
+    proc = ctx.Process(target=ready_worker, args=(queue,))
+    proc.start()
+    results = queue.get()
+    proc.join()
+    out = {
+        'label': 'POS ready: config + full catalogue (JSON)',
+        'products': results['products'],
+        'catalog_bytes': results['catalog_bytes'],
+        'ready_ms': [round(t * 1000) for t in results['ready']],
+        'delta_catalog_ms': results['delta_ms'],
+        }
+    print(json.dumps(out), flush=True)
+    ident = stats(results['identify'],
+        'member identified on demand (card number)',
+        members=results['members'])
+    print(json.dumps(ident), flush=True)
+    return [out, ident]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('phase', nargs='?', default='all',
+        choices=['all', 'setup', 'checkout', 'baseline', 'ready'])
+    parser.add_argument('--products', type=int, default=20000)
+    parser.add_argument('--members', type=int, default=100000)
+    parser.add_argument('--sales', type=int, default=40,
+        help='sales per terminal')
+    parser.add_argument('--baseline-sales', type=int, default=15)
+    args = parser.parse_args()
+    report = {'database': DB}
+    if args.phase in {'all', 'setup'}:
+        ctx = mp.get_context('spawn')
+        proc = ctx.Process(target=setup, args=(args.products, args.members))
+        proc.start()
+        proc.join()
+        if proc.exitcode:
+            sys.exit('setup failed')
+    if args.phase in {'all', 'ready'}:
+        report['ready'] = bench_ready()
+    if args.phase in {'all', 'checkout'}:
+        report['checkout'] = bench_checkout(args.sales)
+    if args.phase in {'all', 'baseline'}:
+        report['baseline'] = bench_baseline(args.baseline_sales)
+    if 'checkout' in report and 'baseline' in report:
+        report['ratio_baseline_p50_over_api_p50_1_terminal'] = round(
+            report['baseline']['p50_ms'] / report['checkout'][0]['p50_ms'],
+            1)
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == '__main__':
+    main()

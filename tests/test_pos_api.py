@@ -1,0 +1,191 @@
+"""The POS HTTP API against a live trytond on the demo database (loopback):
+the cashier's story over HTTP, then schemathesis over openapi.yaml (every
+response must match the schema, no 5xx)."""
+import json
+import urllib.error
+import urllib.request
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+OPENAPI = ROOT / 'addons' / 'retail_pos' / 'openapi.yaml'
+PIN = '1234'
+
+
+class Client:
+    def __init__(self, base):
+        self.base = base
+        self.token = None
+
+    def call(self, method, path, body=None, headers=None, raw=None):
+        data = raw if raw is not None else (
+            json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(self.base + path, data=data,
+            method=method)
+        request.add_header('Content-Type', 'application/json')
+        if self.token:
+            request.add_header('Authorization', 'Bearer ' + self.token)
+        for key, value in (headers or {}).items():
+            request.add_header(key, value)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def get(self, path, **kw):
+        return self.call('GET', path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.call('POST', path, body if body is not None else {},
+            **kw)
+
+
+@pytest.fixture(scope='module')
+def base(server, demo_db):
+    return f'{server}/{demo_db}/retail_pos/api/v1/'
+
+
+@pytest.fixture(scope='module')
+def client(base):
+    client = Client(base)
+    status, answer = client.post('login', {'login': 'cashier', 'pin': PIN})
+    assert status == 200, answer
+    client.token = answer['token']
+    return client
+
+
+def test_login_errors(base):
+    client = Client(base)
+    status, answer = client.post('login', {'login': 'cashier', 'pin': '0000'},
+        headers={'Accept-Language': 'zh-CN'})
+    assert status == 401
+    assert answer['error']['code'] == 'wrong_pin'
+    assert '密码错误' in answer['error']['message']
+    status, answer = client.post('login', {'login': 'cashier', 'pin': '0000'},
+        headers={'Accept-Language': 'en'})
+    assert 'Wrong PIN' in answer['error']['message']
+    # the right PIN resets the count
+    status, _ = client.post('login', {'login': 'cashier', 'pin': PIN})
+    assert status == 200
+    status, answer = client.get('config')
+    assert status == 401 and answer['error']['code'] == 'unauthorized'
+    status, answer = client.call('POST', 'login', raw=b'{not json')
+    assert status == 400 and answer['error']['code'] == 'invalid_json'
+
+
+def test_cashier_story(client):
+    status, config = client.get('config')
+    assert status == 200
+    kinds = {m['kind']: m for m in config['payment_methods']}
+    assert {'cash', 'card', 'wechat', 'alipay'} <= set(kinds)
+    status, catalog = client.get('catalog')
+    assert status == 200 and catalog['full']
+    assert len(catalog['products']) >= 10
+    product = next(p for p in catalog['products'] if p['kind'] == 'goods')
+    status, delta = client.get('catalog?since=' + catalog['cursor'])
+    assert status == 200 and not delta['full']
+
+    status, member = client.get('members/identify?code=880000000001')
+    assert status == 200, member
+    assert '*' in (member['mobile_masked'] or '*')
+    status, answer = client.get('members/identify?code=nobody-here')
+    assert status == 404 and answer['error']['code'] == 'member_not_found'
+
+    cart = {'member_id': member['id'],
+        'lines': [{'product_id': product['id'], 'quantity': 2}]}
+    status, quote = client.post('quote', cart)
+    assert status == 200, quote
+    total = Decimal(quote['total'])
+    assert total <= Decimal(product['price']) * 2
+
+    sale = dict(cart, uuid=str(uuid.uuid4()), payments=[{
+                'method_id': kinds['cash']['id'],
+                'amount': str(total + 10)}],
+        total='0.01')
+    status, first = client.post('checkout', sale)
+    assert status == 200, first
+    assert Decimal(first['sale']['total']) == total
+    assert Decimal(first['sale']['change']) == Decimal(10)
+    status, again = client.post('checkout', sale)
+    assert status == 200 and again == first
+    status, answer = client.post('checkout', dict(sale, payments=[]))
+    assert status == 409 and answer['error']['code'] == 'uuid_reused'
+
+    status, reprint = client.get('receipt/%d' % first['sale']['id'])
+    assert status == 200
+    assert reprint['receipt']['barcode']['data'] == first['sale']['number']
+
+    status, refund = client.post('refund', {'uuid': str(uuid.uuid4()),
+            'sale_number': first['sale']['number']})
+    assert status == 200, refund
+    assert Decimal(refund['sale']['total']) == -total
+    status, answer = client.post('refund', {'uuid': str(uuid.uuid4()),
+            'sale_number': first['sale']['number']})
+    assert status == 422 and answer['error']['code'] == 'refund_exceeds'
+
+    status, answer = client.post('checkout', {'uuid': str(uuid.uuid4()),
+            'lines': [{'product_id': product['id'], 'quantity': 1}],
+            'payments': [{'method_id': kinds['card']['id'],
+                    'amount': '99999.00'}]})
+    assert status == 422 and answer['error']['code'] == 'overpayment'
+    assert answer['error']['field'] == 'payments[0].amount'
+
+    status, report = client.get('session/report')
+    assert status == 200, report
+    assert report['report']['sales_count'] >= 1
+
+
+def test_static_front_end(server, demo_db):
+    url = f'{server}/{demo_db}/retail_pos/'
+    with urllib.request.urlopen(url, timeout=30) as response:
+        assert response.status == 200
+        assert response.headers['Content-Type'].startswith('text/html')
+        assert response.headers['Cache-Control'] == 'no-cache'
+    static = ROOT / 'addons' / 'retail_pos' / 'static'
+    scripts = sorted(static.rglob('*.js'))
+    if scripts:
+        path = scripts[0].relative_to(static).as_posix()
+        with urllib.request.urlopen(
+                f'{url}static/{path}', timeout=30) as response:
+            assert response.headers['Content-Type'].startswith(
+                'text/javascript')
+    with urllib.request.urlopen(
+            f'{server}/{demo_db}/retail_pos/api/v1/openapi.yaml',
+            timeout=30) as response:
+        assert b'openapi: 3' in response.read()
+
+
+def test_schemathesis(base, client):
+    "Every operation: responses match openapi.yaml, never a 5xx"
+    hypothesis = pytest.importorskip('hypothesis')
+    schemathesis = pytest.importorskip('schemathesis')
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+    schema = schemathesis.openapi.from_path(str(OPENAPI))
+    headers = {'Authorization': 'Bearer ' + client.token}
+    checks = [not_a_server_error, status_code_conformance,
+        content_type_conformance, response_schema_conformance]
+    tested = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.path in {'/logout', '/session/close'}:
+            continue  # would end the session of the other calls
+
+        @hypothesis.settings(max_examples=8, deadline=None,
+            database=None, derandomize=True,
+            suppress_health_check=list(hypothesis.HealthCheck))
+        @hypothesis.given(case=operation.as_strategy())
+        def check(case):
+            case.call_and_validate(base_url=base.rstrip('/'),
+                headers=headers, checks=checks, timeout=60)
+        check()
+        tested += 1
+    assert tested >= 12

@@ -1,0 +1,581 @@
+"""The browser POS (addons/retail_pos/static) as a cashier uses it: Debian's
+chromium driven by Playwright against a live trytond on loopback (the
+`server` fixture), keyboard first, in zh_CN.
+
+- a full sale with a member identified by a card scan (keyboard-wedge
+  timing), a top-up with a new payment PIN, a coupon, points and wallet
+  (PIN on the pad) and cash;
+- an offline sale (context.set_offline) that is queued in IndexedDB, shown
+  as pending, refused for wallet/points, and synced exactly once;
+- a refund from the receipt number.
+
+Screenshots go to .test-logs/screenshots/ and docs/screenshots/pos-*.png."""
+import json
+import re
+import shutil
+import urllib.error
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from .conftest import ADMIN_PASSWORD, ROOT
+from .rpc import Client
+
+CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
+ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+    '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync']
+SHOTS = ROOT / '.test-logs' / 'screenshots'
+DOCS = ROOT / 'docs' / 'screenshots'
+CJK = re.compile(r'[\u4e00-\u9fff]')
+# A scanner / card wedge "types" its characters a few ms apart and ends with
+# Enter: the events are fired in one burst inside the page (Playwright's own
+# typing waits for each key to be handled, so on a loaded machine its keys
+# arrive further apart than any scanner's). A person types HUMAN_MS apart.
+SCAN_JS = """(code) => {
+    const fire = (key) => {
+        const el = document.activeElement || document.body;
+        const ev = new KeyboardEvent('keydown', {key, bubbles: true,
+            cancelable: true, composed: true});
+        if (el.dispatchEvent(ev) && key.length === 1 && 'value' in el) {
+            el.value += key;
+            el.dispatchEvent(new Event('input', {bubbles: true}));
+        }
+    };
+    for (const ch of code) fire(ch);
+    fire('Enter');
+}"""
+HUMAN_MS = 400
+CASHIER = 'cashier'
+WALLET_PIN = '123456'  # data/demo_wallet.py DEMO_PIN; set at top-up if none
+
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason='Debian chromium is not installed')
+
+
+def shot(page, name, docs=False):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / name)
+    if docs:
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SHOTS / name, DOCS / name)
+
+
+@pytest.fixture(scope='module')
+def admin(server, demo_db):
+    client = Client(server, demo_db)
+    client.login('admin', ADMIN_PASSWORD)
+    return client
+
+
+def demo_pos():
+    "The cashier PIN and badges of data/demo_pos.py"
+    import importlib.util
+    path = ROOT / 'data' / 'demo_pos.py'
+    if not path.exists():
+        pytest.skip('data/demo_pos.py (cashiers of the POS) does not exist')
+    spec = importlib.util.spec_from_file_location('demo_pos', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def pos_ready(server, demo_db):
+    """The demo cashier's PIN and the till's config as the POS sees it"""
+    demo = demo_pos()
+    api = f'{server}/{demo_db}/retail_pos/api/v1/'
+    try:
+        token = api_call(api, 'login', {'login': CASHIER, 'pin': demo.PIN}
+            )['token']
+    except urllib.error.URLError as error:
+        pytest.skip(f'retail_pos server side not available: {error}')
+    config = api_call(api, 'config', token=token)
+    api_call(api, 'logout', {}, token=token)
+    return {'api': api, 'config': config, 'pin': demo.PIN,
+        'badge': demo.BADGES.get(CASHIER)}
+
+
+def api_call(api, path, body=None, token=None):
+    request = urllib.request.Request(api + path,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={'Content-Type': 'application/json',
+            'Accept-Language': 'zh_CN',
+            **({'Authorization': f'Bearer {token}'} if token else {})},
+        method='GET' if body is None else 'POST')
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope='module')
+def browser():
+    playwright = pytest.importorskip('playwright.sync_api')
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def pos(browser, server, demo_db, pos_ready, request):
+    """A logged-in till at 1366x768 on the sale screen"""
+    context = browser.new_context(viewport={'width': 1366, 'height': 768},
+        locale='zh-CN')
+    page = context.new_page()
+    errors = []
+    page.on('pageerror', lambda e: errors.append(str(e)))
+    page.on('dialog', lambda d: d.accept())
+    page.goto(f'{server}/{demo_db}/retail_pos/')
+    page.wait_for_selector('[data-testid=login-user]')
+    assert CJK.search(page.inner_text('body')), 'login screen not in Chinese'
+    page.fill('[data-testid=login-user]', CASHIER)
+    page.keyboard.press('Enter')
+    # the PIN on the keyboard's number keys (the pad takes them)
+    for digit in pos_ready['pin']:
+        page.keyboard.press(digit)
+        page.wait_for_timeout(HUMAN_MS)  # a person typing, not a scanner
+    page.keyboard.press('Enter')
+    page.wait_for_selector(
+        '[data-testid=product-search], [data-testid=open-session]')
+    if page.locator('[data-testid=open-session]').count():
+        page.fill('[data-testid=float-input] >> nth=0', '200')
+        page.click('[data-testid=open-session]')
+    page.wait_for_selector('[data-testid=product-tile]')
+    yield page
+    # the last screen of every test, kept as an artifact (failures too)
+    shot(page, f'pos-last-{request.node.name}.png')
+    assert not errors, errors
+    context.close()
+
+
+def badge_login(page, pos_ready):
+    "The cashier's staff badge scanned on the login screen"
+    page.wait_for_selector('[data-testid=login-user]')
+    page.wait_for_load_state('networkidle')
+    if pos_ready['badge']:
+        scan(page, pos_ready['badge'])
+    else:
+        page.fill('[data-testid=login-user]', CASHIER)
+        page.keyboard.press('Enter')
+        for digit in pos_ready['pin']:
+            page.keyboard.press(digit)
+            page.wait_for_timeout(HUMAN_MS)
+        page.keyboard.press('Enter')
+    page.wait_for_selector(
+        '[data-testid=product-tile], [data-testid=login-error]')
+    if page.locator('[data-testid=login-error]').count():
+        shot(page, 'pos-login-error.png')
+        pytest.fail('login refused: '
+            + page.inner_text('[data-testid=login-error]'))
+    page.wait_for_selector('[data-testid=product-tile]')
+
+
+def scan(page, code):
+    "A barcode scanner / card wedge: characters a few ms apart, then Enter"
+    page.evaluate(SCAN_JS, code)
+
+
+def member_card(admin, wallet_method=False):
+    cards = admin.model('retail.member.card', 'search_read',
+        [('state', '=', 'active'), ('party', '!=', None)], 0, 40,
+        [('id', 'ASC')], ['number', 'party'])
+    assert cards, 'the demo has no active member card'
+    return cards[0]['number']
+
+
+def method_of(config, kind):
+    for method in config['payment_methods']:
+        if method['kind'] == kind:
+            return method
+    return None
+
+
+def add_products(page, count):
+    tiles = page.locator('[data-testid=product-tile]')
+    for i in range(count):
+        tiles.nth(i).click()
+    page.wait_for_function(
+        f'document.querySelectorAll("[data-testid=cart-line]").length == {count}')
+
+
+def money(page, selector):
+    return Decimal(page.inner_text(selector).replace('￥', '').strip())
+
+
+def wait_quote(page):
+    "The cart total shown is the server's quote for this very cart"
+    page.wait_for_function('window.__pos.pos.quoteIsFresh()')
+
+
+def test_full_sale_with_member_coupon_points_wallet(pos, admin, pos_ready):
+    page = pos
+    config = pos_ready['config']
+    wallet = method_of(config, 'wallet')
+    points = method_of(config, 'points')
+    card = member_card(admin)
+
+    # identify the member by a card scan: typed characters 4 ms apart
+    page.click('[data-testid=product-search]')
+    scan(page, card)
+    page.wait_for_selector('[data-testid=member-name]')
+    assert page.input_value('[data-testid=product-search]') == '', \
+        'the scanned characters were left in the search box'
+
+    skipped = []
+    if wallet:
+        # top up 500 with a new payment PIN, paid in cash (F9)
+        page.keyboard.press('F9')
+        page.wait_for_selector('[data-testid=topup-amount]')
+        page.fill('[data-testid=topup-amount]', '500')
+        if page.locator('#topup-pin').count():
+            page.fill('#topup-pin', WALLET_PIN)
+        page.click('[data-testid=topup-submit]')
+        page.wait_for_selector('[data-testid=receipt-title]')
+        assert '充值' in page.inner_text('[data-testid=receipt-title]')
+        page.keyboard.press('Enter')
+        page.wait_for_selector('[data-testid=product-search]')
+        page.click('[data-testid=product-search]')
+        scan(page, card)
+        page.wait_for_selector('[data-testid=member-wallet]')
+        assert money(page, '[data-testid=member-wallet]') >= 500
+    else:
+        skipped.append('no wallet payment method in the demo till')
+
+    add_products(page, 3)
+    # quantity of the selected (last) line with F4, discount with F5
+    page.keyboard.press('F4')
+    page.keyboard.type('2')
+    page.keyboard.press('Enter')
+    page.wait_for_function(
+        '[...document.querySelectorAll("[data-testid=cart-line]")]'
+        '.some(l => l.innerText.includes("2 ×"))')
+    wait_quote(page)
+    coupons = page.locator('[data-testid=member-coupon]')
+    used_coupon = False
+    if coupons.count():
+        before = money(page, '[data-testid=cart-total]')
+        coupons.first.click()
+        wait_quote(page)
+        error = page.locator('[data-testid=quote-error]')
+        if error.count():
+            coupons.first.click()  # not applicable to this cart: remove
+            wait_quote(page)
+            skipped.append('member coupon not applicable: '
+                + error.inner_text() if error.count() else '')
+        else:
+            used_coupon = True
+            assert money(page, '[data-testid=cart-total]') <= before
+    else:
+        skipped.append('the member has no coupon (retail_coupon demo)')
+    shot(page, 'pos-sale-1366.png', docs=True)
+
+    page.keyboard.press('F12')
+    page.wait_for_selector('[data-testid=pay-total]')
+    total = money(page, '[data-testid=pay-total]')
+    assert total > 0
+    if points and page.locator('[data-testid=method-points]:not(.disabled)'
+            ).count():
+        page.click('[data-testid=method-points]')
+        page.wait_for_selector('[data-testid=points-input]')
+        available = page.evaluate(
+            'window.__pos.state.cart.member.points.available')
+        page.fill('[data-testid=points-input]', str(min(available, 100)))
+        page.keyboard.press('Tab')
+        page.wait_for_timeout(200)
+        assert money(page, '[data-testid=points-value]') > 0
+    else:
+        skipped.append('no points method or the member has no points')
+    if wallet:
+        page.click('[data-testid=method-wallet]')
+        page.wait_for_selector(
+            '[data-testid=pinpad], [data-testid=pay-amount]')
+        if page.locator('[data-testid=pinpad]').count():
+            for digit in WALLET_PIN:
+                page.keyboard.press(digit)
+                page.wait_for_timeout(HUMAN_MS)
+            page.keyboard.press('Enter')
+        page.fill('[data-testid=pay-amount]', '1.00')
+        page.keyboard.press('Tab')
+    page.click('[data-testid=method-cash]')
+    page.fill('[data-testid=pay-amount]', str((total + 100).quantize(
+        Decimal(1))))
+    page.keyboard.press('Tab')
+    page.wait_for_selector('[data-testid=pay-change]')
+    shot(page, 'pos-payment-1366.png', docs=True)
+    page.keyboard.press('Enter')
+    page.wait_for_selector('[data-testid=sale-number], [data-testid=pay-error]',
+        timeout=90000)
+    if page.locator('[data-testid=pay-error]').count():
+        error = page.inner_text('[data-testid=pay-error]')
+        pytest.fail(f'checkout refused: {error}')
+    number = page.inner_text('[data-testid=sale-number]')
+    assert money(page, '[data-testid=receipt-change]') > 0
+    assert number in page.inner_text('[data-testid=receipt]')
+    shot(page, 'pos-receipt-1366.png')
+
+    sales = admin.model('sale.point.sale', 'search_read',
+        [('number', '=', number)], 0, 1, None, ['member', 'total', 'state'])
+    assert len(sales) == 1 and sales[0]['member'], sales
+    payments = admin.model('sale.point.payment', 'search_read',
+        [('sale', '=', sales[0]['id'])], 0, None, None, ['method', 'amount'])
+    paid = {p['method'] for p in payments}
+    if wallet:
+        assert wallet['id'] in paid, payments
+    if points and 'no points method' not in ' '.join(skipped):
+        assert points['id'] in paid, payments
+    if skipped:
+        print('partly skipped:', skipped)
+    if used_coupon:
+        assert 'coupon' not in ' '.join(skipped)
+
+
+
+def cash_sale(page, card=None, products=1):
+    "A quick sale paid in cash; returns the receipt number"
+    if card:
+        page.click('[data-testid=product-search]')
+        scan(page, card)
+        page.wait_for_selector('[data-testid=member-name]')
+    add_products(page, products)
+    wait_quote(page)
+    page.keyboard.press('F12')
+    page.wait_for_selector('[data-testid=pay-total]')
+    page.keyboard.press('F1')  # cash is always F1; the amount due
+    page.wait_for_selector('[data-testid=pay-change]')
+    page.keyboard.press('Enter')
+    page.wait_for_selector('[data-testid=sale-number]', timeout=60000)
+    return page.inner_text('[data-testid=sale-number]')
+
+
+def test_refund_from_receipt_number(pos, admin, pos_ready):
+    page = pos
+    assert method_of(pos_ready['config'], 'cash'), 'the till has no cash method'
+    number = cash_sale(page, member_card(admin), products=2)
+    sale, = admin.model('sale.point.sale', 'search_read',
+        [('number', '=', number)], 0, 1, None, ['total', 'member'])
+    page.keyboard.press('Enter')
+    page.wait_for_selector('[data-testid=product-search]')
+    # F8, the receipt's number (typed, or its barcode scanned), Enter
+    page.keyboard.press('F8')
+    page.wait_for_selector('[data-testid=refund-number]')
+    page.fill('[data-testid=refund-number]', number)
+    page.keyboard.press('Enter')
+    page.wait_for_selector('[data-testid=receipt-title]', timeout=60000)
+    assert '退款' in page.inner_text('[data-testid=receipt-title]')
+    shot(page, 'pos-refund-1366.png')
+    refunds = admin.model('sale.point.sale', 'search_read',
+        [('retail_pos_refund_of', '=', sale['id'])], 0, None, None,
+        ['total', 'state'])
+    assert len(refunds) == 1 and refunds[0]['total'] == -sale['total'], \
+        refunds
+    # the same receipt cannot be refunded twice: a Chinese message
+    page.keyboard.press('Enter')
+    page.wait_for_selector('[data-testid=product-search]')
+    page.keyboard.press('F8')
+    page.fill('[data-testid=refund-number]', number)
+    page.keyboard.press('Enter')
+    page.wait_for_selector('[data-testid=refund-error]')
+    assert CJK.search(page.inner_text('[data-testid=refund-error]'))
+    assert len(admin.model('sale.point.sale', 'search',
+        [('retail_pos_refund_of', '=', sale['id'])], 0, None, None)) == 1
+
+
+def test_offline_sale_syncs_once(pos, admin, pos_ready):
+    page = pos
+    context = page.context
+    card = member_card(admin)
+    page.click('[data-testid=product-search]')
+    scan(page, card)  # remembered in IndexedDB for offline use
+    page.wait_for_selector('[data-testid=member-name]')
+    page.click('[data-testid=member-panel] button[title]')  # walk-in
+    add_products(page, 2)
+    wait_quote(page)
+
+    context.set_offline(True)
+    page.wait_for_timeout(300)
+    page.keyboard.press('F12')
+    page.wait_for_selector('[data-testid=pay-total]')
+    page.wait_for_function('!window.__pos.state.online')
+    assert page.locator('[data-testid=offline-policy]').count()
+    total = money(page, '[data-testid=pay-total]')
+    # wallet and points are refused offline, with a message
+    wallet = page.locator('[data-testid=method-wallet]')
+    if wallet.count():
+        wallet.click()
+        assert '离线' in page.inner_text('[data-testid=pay-error]')
+    page.click('[data-testid=method-cash]')
+    page.fill('[data-testid=pay-amount]', str(total))
+    page.keyboard.press('Tab')
+    page.keyboard.press('Enter')
+    page.wait_for_selector('[data-testid=offline-note]')
+    uuid = page.evaluate('window.__pos.state.lastSale.uuid')
+    page.wait_for_selector('[data-testid=pending-count][data-pending="1"]')
+    assert '离线' in page.inner_text('[data-testid=net-status]')
+    shot(page, 'pos-offline-1366.png', docs=True)
+    page.keyboard.press('Enter')
+    # the till reloads while the server is away: the service worker serves
+    # the app, IndexedDB the catalogue and the queue
+    page.wait_for_function('navigator.serviceWorker.controller !== null')
+    page.reload()
+    page.wait_for_selector('[data-testid=product-tile]')
+    page.wait_for_selector('[data-testid=pending-count][data-pending="1"]')
+    assert admin.model('retail.pos.checkout', 'search_count',
+        [('uuid', '=', uuid)]) == 0
+
+    queued = page.evaluate('window.__pos.store.queued()')
+    assert [row['uuid'] for row in queued] == [uuid]
+    assert 'pin' not in json.dumps(queued[0]['body'])
+
+    context.set_offline(False)
+    page.evaluate('window.__pos.pos.sync()')
+    page.wait_for_selector('[data-testid=pending-count][data-pending="0"]',
+        timeout=60000)
+    checkouts = admin.model('retail.pos.checkout', 'search_read',
+        [('uuid', '=', uuid)], 0, None, None, ['sale'])
+    assert len(checkouts) == 1 and checkouts[0]['sale'], checkouts
+    sales_before = admin.model('sale.point.sale', 'search_count', [])
+    # the same sale sent again (a second tab, an answer lost on the way)
+    # is answered from the server's record and books nothing twice
+    page.evaluate('''async (row) => {
+        await window.__pos.store.enqueue(row);
+        await window.__pos.pos.sync(); }''', queued[0])
+    page.wait_for_selector('[data-testid=pending-count][data-pending="0"]')
+    assert not page.evaluate('window.__pos.state.rejected')
+    assert admin.model('sale.point.sale', 'search_count', []) == \
+        sales_before
+    assert admin.model('retail.pos.checkout', 'search_count',
+        [('uuid', '=', uuid)]) == 1
+
+
+def test_layout_1920_and_english(browser, server, demo_db, pos_ready):
+    context = browser.new_context(viewport={'width': 1920, 'height': 1080},
+        locale='zh-CN')
+    page = context.new_page()
+    page.goto(f'{server}/{demo_db}/retail_pos/')
+    badge_login(page, pos_ready)
+    add_products(page, 2)
+    wait_quote(page)
+    shot(page, 'pos-sale-1920.png')
+    page.click('[data-testid=lang-switch]')
+    page.wait_for_function(
+        "document.querySelector('[data-testid=pay]').innerText.includes('Pay')")
+    shot(page, 'pos-sale-1920-en.png')
+    # the shift handover report (F10), read before closing; Esc back
+    page.keyboard.press('F10')
+    page.wait_for_selector('[data-testid=handover] tbody tr')
+    assert 'Cash' in page.inner_text('[data-testid=handover]')
+    shot(page, 'pos-handover-1920-en.png')
+    page.keyboard.press('Escape')
+    page.wait_for_selector('[data-testid=product-tile]')
+    context.close()
+
+
+@pytest.fixture
+def hw_proxy(tmp_path, server):
+    """The hardware proxy with a virtual network printer and a virtual serial
+    card reader, allowing exactly the POS page's origin; yields its URL, its
+    runtime dir and a function returning the pairing codes it printed"""
+    import socket
+    import subprocess
+    import threading
+    import time
+
+    binary = ROOT / '.venv' / 'bin' / 'hw-proxy'
+    if not binary.exists():
+        pytest.skip('hw_proxy is not installed')
+
+    def free_port():
+        with socket.socket() as sock:
+            sock.bind(('127.0.0.1', 0))
+            return sock.getsockname()[1]
+    port, printer = free_port(), free_port()
+    runtime = tmp_path / 'hw'
+    config = tmp_path / 'hw.toml'
+    config.write_text(f'''[server]
+host = "127.0.0.1"
+port = {port}
+runtime_dir = "{runtime}"
+[security]
+allowed_origins = ["{server}"]
+pairing_ttl = 600
+[devices.printer]
+type = "printer"
+url = "tcp://127.0.0.1:{printer}"
+virtual = true
+paper = "58mm"
+status_interval = 1
+[devices.reader]
+type = "card_reader"
+url = "serial://{{runtime_dir}}/card-reader?baud=9600"
+virtual = true
+''')
+    proc = subprocess.Popen([binary, 'serve', '--config', config, '--virtual'],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True)
+    output = []
+    threading.Thread(target=lambda: output.extend(proc.stdout),
+        daemon=True).start()
+    url = f'http://127.0.0.1:{port}'
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + '/api/v1/hello', timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail('hw-proxy did not start:\n' + ''.join(output))
+            time.sleep(0.2)
+
+    def codes():
+        return [m.group(1) + m.group(2) for m in re.finditer(
+            r'Pairing code .*: (\d{3}) (\d{3}) \*\*\*', ''.join(output))]
+    yield {'url': url, 'runtime': runtime, 'config': config, 'codes': codes}
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_hardware_pair_swipe_print(browser, server, demo_db, pos_ready,
+        admin, hw_proxy):
+    """Pair with the proxy from the status bar, identify a member by a card
+    swiped on the (virtual) reader, print the receipt of a cash sale"""
+    import subprocess
+    context = browser.new_context(viewport={'width': 1366, 'height': 768},
+        locale='zh-CN')
+    context.add_init_script(f"localStorage.setItem('hy-hw-url', "
+        f"'{hw_proxy['url']}')")
+    page = context.new_page()
+    page.on('dialog', lambda d: d.accept())
+    page.goto(f'{server}/{demo_db}/retail_pos/')
+    badge_login(page, pos_ready)
+
+    page.click('[data-testid=hw-pair]')
+    page.keyboard.press('Enter')  # ask for a code
+    page.wait_for_selector('#pair-code')
+    page.wait_for_function('true', timeout=1000)
+    code = hw_proxy['codes']()[-1]
+    page.fill('#pair-code', code)
+    page.keyboard.press('Enter')
+    page.wait_for_selector('[data-testid=hw-status] .dev.ok', timeout=20000)
+    assert '打印机' in page.inner_text('[data-testid=hw-status]')
+
+    card = member_card(admin)
+    subprocess.run([ROOT / '.venv' / 'bin' / 'hw-proxy', 'swipe', card,
+            '--config', hw_proxy['config']], check=True, cwd=ROOT,
+        capture_output=True)
+    page.wait_for_selector('[data-testid=member-name]', timeout=20000)
+
+    number = cash_sale(page, products=1)
+    page.wait_for_selector('text=已打印', timeout=20000)
+    printed = list((hw_proxy['runtime'] / 'printed').glob('*.bin'))
+    assert printed, 'nothing reached the printer'
+    data = b''.join(p.read_bytes() for p in printed)
+    assert number.encode() in data
+    assert '收银员'.encode('gb18030') in data
+    shot(page, 'pos-printed-1366.png')
+    context.close()
