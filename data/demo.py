@@ -376,6 +376,28 @@ def setup_users():
         user.save()
 
 
+def seed_areas(ctx):
+    """Each business area (wallet, count cards, coupons, POS...) keeps its
+    demo data in data/demo_<area>.py with a function seed(ctx); they run in
+    name order, each idempotent, and only when its module is activated."""
+    import importlib.util
+
+    from proteus import Model
+    Module = Model.get('ir.module')
+    activated = {m.name for m in Module.find([('state', '=', 'activated')])}
+    folder = os.path.dirname(os.path.abspath(__file__))
+    for name in sorted(os.listdir(folder)):
+        if not (name.startswith('demo_') and name.endswith('.py')):
+            continue
+        spec = importlib.util.spec_from_file_location(
+            name[:-3], os.path.join(folder, name))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        needs = getattr(module, 'MODULES', ())
+        if set(needs) <= activated:
+            module.seed(ctx)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('database')
@@ -400,6 +422,8 @@ def main():
     setup_members(company, shop, tiers, args.members, rnd)
     setup_users()
     setup_sales(args.sales, rnd)
+    seed_areas(dict(config=config, company=company, accounts=accounts,
+            tax=tax, shop=shop, tiers=tiers, rnd=rnd))
     log(f'demo data ready in {time.monotonic() - start:.1f}s')
 
 

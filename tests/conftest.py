@@ -37,7 +37,7 @@ def source_hash():
             ).rglob('*')
         if p.is_file() and '__pycache__' not in p.parts
         and p.suffix not in {'.pyc', '.md'})
-    paths.append(ROOT / 'data' / 'demo.py')
+    paths.extend(sorted((ROOT / 'data').glob('demo*.py')))
     for path in paths:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
