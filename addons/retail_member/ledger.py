@@ -11,9 +11,10 @@ of immutable ledger lines.  The habits every such ledger shares are here:
   (same client UUID) finds the line it wrote the first time instead of
   writing a second one (``find_request``);
 - every line records its operator and an optional reason;
-- the owner of the balance (wallet, card, member) is locked with
-  ``SELECT … FOR UPDATE NOWAIT`` and re-read before the balance is checked
-  and a line appended (``LedgerOwnerMixin.lock_fresh``); database
+- the owner of the balance (wallet, card, member) is locked in place
+  (``lock_in_place``: on PostgreSQL an UPDATE that waits for the holder,
+  elsewhere Tryton's lock) and re-read before the balance is checked and a
+  line appended (``LedgerOwnerMixin.lock_fresh``); database
   constraints declared by the module (CHECK on the running balance, UNIQUE
   on (owner, sequence)) catch whatever slips through.
 
@@ -37,10 +38,54 @@ speaks its own words.
 """
 import uuid
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Unique, fields
 from trytond.model.exceptions import AccessError
 from trytond.transaction import Transaction, without_check_access
+
+# How long a till waits for another till holding the same balance before
+# its request is retried from the start
+LOCK_TIMEOUT = '10s'
+
+
+def lock_in_place(Model, records, fallback):
+    """Lock the rows of records for the rest of the transaction.
+
+    Tryton's ``lock`` (SELECT ... FOR UPDATE NOWAIT) makes a second till
+    that wants the same wallet or points account fail at once, and the
+    whole sale is started again; under load the tills then spin against each
+    other.  On PostgreSQL the rows are instead locked by an UPDATE that waits
+    for the holder (in id order, so two rows are always taken in the same
+    order and two tills cannot deadlock).  Tryton runs REPEATABLE READ: a
+    plain SELECT ... FOR UPDATE would wait and then read the ledger from a
+    snapshot older than the holder's commit; the UPDATE instead makes
+    PostgreSQL refuse (serialization failure, retried like any lock
+    conflict) when another writer committed on the row after this
+    transaction's snapshot, so no ledger line is ever appended on a stale
+    balance.  fallback(records) is called where this does not apply (SQLite,
+    a whole-table lock, no record)."""
+    transaction = Transaction()
+    locked_tables = getattr(transaction, '_locked_tables', None)
+    locked_records = getattr(transaction, '_locked_records', None)
+    if (records is None or backend.name != 'postgresql'
+            or locked_tables is None or locked_records is None):
+        return fallback(records)
+    if Model._table in locked_tables:
+        return
+    locked = locked_records[Model._table]
+    new_ids = set(transaction.create_records[Model.__name__])
+    ids = sorted({int(r) for r in records} - new_ids - locked)
+    if not ids:
+        return
+    table = Model.__table__()
+    cursor = transaction.connection.cursor()
+    cursor.execute("SET LOCAL lock_timeout = '%s'" % LOCK_TIMEOUT)
+    for id_ in ids:
+        cursor.execute(*table.update(
+                [table.write_date], [table.write_date],
+                where=table.id == id_))
+        locked.add(id_)
 
 
 class LedgerImmutableError(AccessError):
@@ -112,9 +157,13 @@ class LedgerOwnerMixin:
     __slots__ = ()
 
     @classmethod
+    def lock(cls, records=None):
+        "Wait for the rows in place (see lock_in_place)"
+        lock_in_place(cls, records, super().lock)
+
+    @classmethod
     def lock_fresh(cls, records):
-        """Lock the rows (FOR UPDATE NOWAIT; on contention the dispatcher
-        retries the whole transaction) and return them re-read, so that
-        every check after the lock sees the committed state."""
+        """Lock the rows and return them re-read, so that every check after
+        the lock sees the committed state."""
         cls.lock(records)
         return cls.browse([r.id for r in records])

@@ -4,8 +4,9 @@
 
 Points belong to a member (party) inside a company, through one
 ``retail.points.account`` row per member and company.  The account row is
-the lock: every change takes ``Account.lock`` (SELECT ... FOR UPDATE NOWAIT,
-the dispatcher retries) before it reads the balance.
+the lock: every change takes ``Account.lock`` (on PostgreSQL an UPDATE that
+waits for the holder, see retail_member.ledger.lock_in_place) before it reads
+the balance.
 
 Every change is an immutable ``retail.points.line``.  Positive earn, gift and
 adjust lines are *lots* (earn date, lock-until date of the returns window,
@@ -42,6 +43,7 @@ from trytond.model import (
     sequence_ordered,
 )
 from trytond.modules.company.model import CompanyMultiValueMixin, CompanyValueMixin
+from trytond.modules.retail_member.ledger import lock_in_place
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice, reduce_ids
@@ -567,6 +569,11 @@ class PointsAccount(ModelSQL, ModelView):
         return [('member.rec_name',) + tuple(clause[1:])]
 
     @classmethod
+    def lock(cls, records=None):
+        "Wait for the accounts in place (retail_member.ledger.lock_in_place)"
+        lock_in_place(cls, records, super().lock)
+
+    @classmethod
     def get_account(cls, company, member, create=True):
         "Return the account of member in company, creating it if needed"
         accounts = cls.search([
@@ -577,8 +584,10 @@ class PointsAccount(ModelSQL, ModelView):
             return accounts[0]
         if not create:
             return None
-        # Serialise the first creation for a member
-        cls.lock()
+        # Serialise the first creation for this member only (a table lock
+        # would hold every other till until this sale commits)
+        Party = Pool().get('party.party')
+        lock_in_place(Party, [int(member)], Party.lock)
         accounts = cls.search([
                 ('company', '=', int(company)),
                 ('member', '=', int(member)),

@@ -14,6 +14,7 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Check, Exclude, Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.retail_member.ledger import lock_in_place
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
 from trytond.tools import sqlite_apply_types
@@ -247,9 +248,9 @@ class Configuration(ModelSQL, ModelView):
                     company=self.company.rec_name))
         return value
 
-    def create_move(self, date, lines, origin, description=None):
-        """Create and post an account move for the lines
-        (account, amount): a positive amount is a debit."""
+    def create_move(self, date, lines, origin, description=None, post=True):
+        """Create (and post unless post is False) an account move for the
+        lines (account, amount): a positive amount is a debit."""
         pool = Pool()
         Move = pool.get('account.move')
         MoveLine = pool.get('account.move.line')
@@ -275,7 +276,8 @@ class Configuration(ModelSQL, ModelView):
             description=description,
             lines=move_lines)
         move.save()
-        Move.post([move])
+        if post:
+            Move.post([move])
         return move
 
 
@@ -383,38 +385,11 @@ class Wallet(ModelSQL, ModelView):
 
     @classmethod
     def lock(cls, records=None):
-        """Lock the wallet rows before reading their balance.
-
-        On PostgreSQL the rows are locked in place by an UPDATE that waits
-        for the holder (in id order, so two wallets are always taken in the
-        same order) instead of Tryton's NOWAIT lock which restarts the whole
-        transaction every time.  Tryton runs REPEATABLE READ: a plain
-        SELECT ... FOR UPDATE would wait and then read the ledger from a
-        snapshot older than the holder's commit; the UPDATE instead makes
-        PostgreSQL refuse (serialization failure, retried by the dispatcher
-        like any lock conflict) when another writer committed on the wallet
-        after this transaction's snapshot.  Every ledger writer takes this
-        lock, so no line can be appended on a stale balance."""
-        transaction = Transaction()
-        locked_tables = getattr(transaction, '_locked_tables', None)
-        locked_records = getattr(transaction, '_locked_records', None)
-        if (records is None or backend.name != 'postgresql'
-                or locked_tables is None or locked_records is None):
-            return super().lock(records)
-        if cls._table in locked_tables:
-            return
-        locked = locked_records[cls._table]
-        new_ids = set(transaction.create_records[cls.__name__])
-        ids = sorted({int(r) for r in records} - new_ids - locked)
-        if not ids:
-            return
-        table = cls.__table__()
-        cursor = transaction.connection.cursor()
-        for id_ in ids:
-            cursor.execute(*table.update(
-                    [table.write_date], [table.write_date],
-                    where=table.id == id_))
-            locked.add(id_)
+        """Lock the wallet rows before reading their balance: waits for the
+        holder in place on PostgreSQL (retail_member.ledger.lock_in_place).
+        Every ledger writer takes this lock, so no line can be appended on
+        a stale balance."""
+        lock_in_place(cls, records, super().lock)
 
     # Balances -----------------------------------------------------------
 
