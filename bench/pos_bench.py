@@ -342,6 +342,11 @@ def bench_checkout(n_sales=40):
 def soak_terminal(index, n_sales, out, seed=0):
     """A till for tests/test_pos_soak.py: sales with random duplicates,
     late retries and refunds; every replay must return the first answer"""
+    import logging
+    logging.basicConfig(level=os.environ.get('HUIYUAN_LOG', 'WARNING'))
+    logging.getLogger('trytond').setLevel(logging.WARNING)
+    logging.getLogger('trytond.modules').setLevel(
+        os.environ.get('HUIYUAN_LOG', 'WARNING'))
     from trytond.modules.retail_pos import routes
     pool = start_pool()
     info = json.load(open(info_path()))

@@ -197,8 +197,9 @@ def run(request, pool, func, auth, kwargs):
                 else:
                     transaction.commit()
                 return response
-        except backend.DatabaseOperationalError:
+        except backend.DatabaseOperationalError as e:
             attempt += 1
+            logger.debug('POS API retry %s: %s', attempt, e)
             if time.monotonic() > deadline:
                 logger.warning('POS API gave up after %s retries', attempt)
                 return error_response('busy', 'Busy, try again / 系统繁忙，请重试',
