@@ -199,7 +199,11 @@ class POSPayment(metaclass=PoolMeta):
     def post_wallet_move(self, config):
         """Book the wallet part of the payment at once (idempotent):
         Dr liability principal, Dr bonus account bonus / Cr clearing amount
-        for a payment, the reverse for a refund or stored change."""
+        for a payment, the reverse for a refund or stored change.
+
+        The move stays a draft (draft lines count in the account balances)
+        and is posted with the POS sale: posting takes the fiscal year's
+        strict move number, one row every till would wait on."""
         Line = Pool().get('retail.wallet.line')
         with without_check_access():
             if self.wallet_move:
@@ -216,7 +220,8 @@ class POSPayment(metaclass=PoolMeta):
                             bonus),
                         (config.require('clearing_account'),
                             -(principal + bonus)),
-                        ], self, description=self.sale.rec_name)
+                        ], self, description=self.sale.rec_name,
+                    post=False)
             self.save()
 
     @staticmethod
@@ -262,6 +267,19 @@ class POSSale(metaclass=PoolMeta):
         for sale in sales:
             for payment in sale.payments:
                 payment.process_wallet()
+
+    @classmethod
+    @Workflow.transition('posted')
+    def post(cls, sales):
+        "Post the wallet moves booked at done with the sales"
+        Move = Pool().get('account.move')
+        super().post(sales)
+        with without_check_access():
+            moves = [p.wallet_move for s in cls.browse(sales)
+                for p in s.payments
+                if p.wallet_move and p.wallet_move.state == 'draft']
+            if moves:
+                Move.post(moves)
 
     def find_wallet(self):
         pool = Pool()
