@@ -62,3 +62,18 @@ class POSSale(metaclass=PoolMeta):
     def do(cls, sales):
         cls.check_member_cards(sales)
         super().do(sales)
+
+
+class POSSaleLine(metaclass=PoolMeta):
+    __name__ = 'sale.point.sale.line'
+
+    @property
+    def to_location(self):
+        """Goods given back go to the return location or, as sale_point's
+        help text promises, to the storage location when it is empty
+        (sale_point 8.0 left the move without a destination and the posting
+        of the refund failed)"""
+        location = super().to_location
+        if location is None and self.quantity < 0:
+            location = self.sale.point.storage_location
+        return location

@@ -270,6 +270,20 @@ class RetailPosTestCase(ModuleTestCase):
                     'uuid': new_uuid(), 'sale_number': sale.number})
         self.assertEqual(cm.exception.code, 'refund_exceeds')
 
+        # the cron posts both; the goods given back go to the storage
+        # location (the till has no return location), the wallet moves
+        # booked as drafts at done are posted with the sales
+        self.assertEqual(Sale.retail_pos_post_batch(), 2)
+        back = Sale(refund['sale']['id'])
+        self.assertEqual(back.state, 'posted')
+        move, = back.lines[0].moves
+        self.assertEqual(move.to_location, env['point'].storage_location)
+        self.assertEqual(move.state, 'done')
+        wallet_moves = [p.wallet_move for s in [sale, back]
+            for p in Sale(s.id).payments if p.wallet_move]
+        self.assertEqual(len(wallet_moves), 2)
+        self.assertEqual({m.state for m in wallet_moves}, {'posted'})
+
     @with_transaction()
     def test_session_handover_report(self):
         "Open with a float, sell, report by method, close with counts"
