@@ -36,10 +36,21 @@ def test_demo_data_is_complete(admin):
     got = counts(admin)
     assert got['members'] == 120
     assert got['cards'] == 120
-    assert got['products'] == 60
+    # --products 60 plus the products selling the count cards
+    card_products = admin.model('product.template', 'search_count',
+        [('count_card_template', '!=', None)])
+    assert card_products >= 1
+    assert got['products'] == 60 + card_products
     assert got['tiers'] == 4
-    assert got['payment methods'] == 4
-    assert got['sales'] == 12
+    methods = admin.model('sale.point.payment.method', 'search_read',
+        [], 0, None, None, ['cash', 'retail_wallet', 'retail_points',
+            'count_card'])
+    assert any(m['cash'] for m in methods)
+    for flag in ['retail_wallet', 'retail_points', 'count_card']:
+        assert sum(bool(m[flag]) for m in methods) == 1, flag
+    # --sales 12, 6 sales with staff (demo_commission), 8 count-card sales
+    # and uses (demo_count_card)
+    assert got['sales'] == 26
     assert got['posted sales'] == 9  # every fifth receipt is left unposted
 
 

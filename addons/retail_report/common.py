@@ -194,6 +194,25 @@ class ExcelMixin:
     # (kind, category field, [value fields]) for a chart in the sheet
     _excel_chart = None
 
+    @classmethod
+    def read(cls, ids, fields_names):
+        """PostgreSQL sums integers into numeric and SQLite answers
+        booleans as 0/1: give counts back as int (the client would show
+        1.00 members) and flags as bool"""
+        rows = super().read(ids, fields_names)
+        integers = [n for n in fields_names
+            if isinstance(cls._fields.get(n), fields.Integer)]
+        booleans = [n for n in fields_names
+            if isinstance(cls._fields.get(n), fields.Boolean)]
+        for row in rows:
+            for name in integers:
+                if isinstance(row.get(name), Decimal):
+                    row[name] = int(row[name])
+            for name in booleans:
+                if row.get(name) is not None:
+                    row[name] = bool(row[name])
+        return rows
+
 
 class ReportExcel(Report):
     "Retail Report (Excel)"
