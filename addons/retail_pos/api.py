@@ -776,7 +776,20 @@ class PosAPI(Model):
 
     @classmethod
     def _price(cls, point, product):
-        "The shelf unit price (gross on a tax included till)"
+        """The shelf unit price (gross on a tax included till), read once
+        per product and request (the quote and the receipt both need it and
+        a company multi-value read costs a few queries)"""
+        transaction = Transaction()
+        prices = getattr(transaction, '_retail_pos_prices', None)
+        if prices is None:
+            prices = transaction._retail_pos_prices = {}
+        key = (point.id, product.id)
+        if key not in prices:
+            prices[key] = cls._read_price(point, product)
+        return prices[key]
+
+    @classmethod
+    def _read_price(cls, point, product):
         if point.tax_included:
             price = product.gross_price_used
             if price is None and product.list_price_used is not None:
