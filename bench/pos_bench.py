@@ -429,14 +429,24 @@ def post_all():
 
 
 def _post_all():
-    from trytond.transaction import Transaction
+    from trytond.transaction import Transaction, TransactionError
     pool = start_pool()
     info = json.load(open(info_path()))
     Sale = pool.get('sale.point.sale')
+    extras = {}
     while True:
         with Transaction().start(DB, 0,
-                context={'company': info['company']}) as transaction:
-            if not Sale.retail_pos_post_batch(limit=200):
+                context={'company': info['company']},
+                **extras) as transaction:
+            try:
+                posted = Sale.retail_pos_post_batch(limit=200)
+            except TransactionError as e:
+                # posting takes table locks: start again holding them, as
+                # ir.cron does
+                transaction.rollback()
+                e.fix(extras)
+                continue
+            if not posted:
                 break
             transaction.commit()
 

@@ -7,7 +7,8 @@ account equals the wallets' principal, and the stock moves match the lines
 once the done sales are posted in batches.
 
 Run: HUIYUAN_BACKEND=postgresql .venv/bin/python -m pytest tests/test_pos_soak.py
-(skipped on SQLite). The database is bench_pos_soak (bench/pos_bench.py
+(skipped on SQLite).  The test command (scripts/run_tests.py) runs 40 sales per
+till unless HUIYUAN_SOAK_SALES says otherwise. The database is bench_pos_soak (bench/pos_bench.py
 setup without the 20k products / 100k members)."""
 import os
 import sys
