@@ -1,6 +1,7 @@
 """The back office (sao) as a Chinese shop manager sees it, in Debian's
-chromium driven by Playwright. Screenshots go to docs/screenshots/ (shown in
-the README) and to .test-logs/screenshots/."""
+chromium driven by Playwright. Screenshots go to .test-logs/screenshots/ and, with
+HUIYUAN_UPDATE_SCREENSHOTS=1, to docs/screenshots/ (shown in the README)."""
+import os
 import re
 import shutil
 from pathlib import Path
@@ -61,7 +62,8 @@ def shot(page, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
     DOCS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SHOTS / name)
-    shutil.copy(SHOTS / name, DOCS / name)
+    if os.environ.get('HUIYUAN_UPDATE_SCREENSHOTS'):
+        shutil.copy(SHOTS / name, DOCS / name)
 
 
 def visible_texts(page, selector):

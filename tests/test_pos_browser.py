@@ -9,8 +9,10 @@ chromium driven by Playwright against a live trytond on loopback (the
   as pending, refused for wallet/points, and synced exactly once;
 - a refund from the receipt number.
 
-Screenshots go to .test-logs/screenshots/ and docs/screenshots/pos-*.png."""
+Screenshots go to .test-logs/screenshots/ and, with
+HUIYUAN_UPDATE_SCREENSHOTS=1, to docs/screenshots/pos-*.png."""
 import json
+import os
 import re
 import shutil
 import urllib.error
@@ -58,7 +60,7 @@ pytestmark = pytest.mark.skipif(
 def shot(page, name, docs=False):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SHOTS / name)
-    if docs:
+    if docs and os.environ.get('HUIYUAN_UPDATE_SCREENSHOTS'):
         DOCS.mkdir(parents=True, exist_ok=True)
         shutil.copy(SHOTS / name, DOCS / name)
 
