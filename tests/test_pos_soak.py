@@ -28,11 +28,14 @@ pytestmark = pytest.mark.skipif(BACKEND != 'postgresql',
 
 @pytest.fixture(scope='module')
 def bench(tmp_path_factory):
+    # Tryton keys its template cache by module names only: key the folder
+    # by the sources too, or the soak runs on a stale schema
+    from .conftest import CACHE, source_hash
     env = {
         'DB_NAME': 'bench_pos_soak',
         'TRYTOND_DATABASE__URI': os.environ.get(
             'HUIYUAN_PG_URI', 'postgresql://postgres@127.0.0.1:5432/'),
-        'DB_CACHE': 'postgresql://',
+        'DB_CACHE': str(CACHE.parent / 'db' / f'soak-{source_hash()}'),
         'TMPDIR': str(tmp_path_factory.mktemp('soak')),
         }
     saved = {k: os.environ.get(k) for k in env}
