@@ -28,6 +28,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import MemberImportError
 from .tools import mask_mobile, normalize_mobile
+from .xlsx import SheetError, iter_rows
 
 try:
     from psycopg import sql as psql
@@ -110,6 +111,8 @@ class MemberImporter:
         self.rejections = []
         self.columns = []
         self._tags = set()
+        self._today = None
+        self._parsers = None
 
     # Reading
 
@@ -126,15 +129,19 @@ class MemberImporter:
                     'retail_member.msg_import_not_xlsx')) from exception
         try:
             sheet = workbook.worksheets[0]
-            lines = sheet.iter_rows(values_only=True)
+            lines = iter_rows(sheet)
             header = next(lines, None)
+            self._today = Pool().get('ir.date').today()
             self.columns = self._parse_header(header)
             for number, line in enumerate(lines, 2):
-                if line is None or all(
+                if not line or all(
                         v is None or (isinstance(v, str) and not v.strip())
                         for v in line):
                     continue
                 self.rows.append((number, self._parse_line(number, line)))
+        except SheetError as exception:
+            raise MemberImportError(gettext(
+                    'retail_member.msg_import_not_xlsx')) from exception
         finally:
             workbook.close()
         if not self.rows:
@@ -177,7 +184,12 @@ class MemberImporter:
 
     def _parse_line(self, row, line):
         values = {}
-        for key, value in zip(self.columns, line):
+        parsers = self._parsers
+        if parsers is None:
+            parsers = self._parsers = [
+                getattr(self, '_parse_' + key, self._parse_char)
+                if key else None for key in self.columns]
+        for key, parser, value in zip(self.columns, parsers, line):
             if key is None:
                 continue
             if isinstance(value, str):
@@ -186,7 +198,6 @@ class MemberImporter:
                     value = None
             if value is None:
                 continue
-            parser = getattr(self, '_parse_' + key, self._parse_char)
             try:
                 values[key] = parser(value)
             except _Invalid as invalid:
@@ -238,7 +249,7 @@ class MemberImporter:
 
     def _parse_birth_date(self, value):
         value = self._date(value)
-        if value > Pool().get('ir.date').today():
+        if value > self._today:
             raise _Invalid('msg_import_birth_date_future')
         return value
 
@@ -662,10 +673,28 @@ def bulk_create(Model, vlist, preprocess=True):
     columns = [table.create_uid, table.create_date] + [
         Column(table, n) for n in stored]
     user = transaction.user
-    formats = [Model._fields[n].sql_format for n in stored]
-    sql_rows = [[user, CurrentTimestamp()] + [
-            f(values.get(n)) for n, f in zip(stored, formats)]
-        for values in rows]
+    # a column's default (the same object in every row that took it) and
+    # None are formatted once, not once per row
+    missing_value = object()
+    columns_formats = []
+    for name in stored:
+        format_ = Model._fields[name].sql_format
+        default = defaults.get(name, missing_value)
+        columns_formats.append((name, format_, format_(None), default,
+                format_(default) if default is not missing_value
+                else None))
+    sql_rows = []
+    for values in rows:
+        sql_row = [user, CurrentTimestamp()]
+        for name, format_, none, default, default_sql in columns_formats:
+            value = values.get(name)
+            if value is None:
+                sql_row.append(none)
+            elif value is default:
+                sql_row.append(default_sql)
+            else:
+                sql_row.append(format_(value))
+        sql_rows.append(sql_row)
     ids = _insert_rows(Model, table, columns, sql_rows)
 
     for name in to_set:

