@@ -80,7 +80,11 @@ def lock_in_place(Model, records, fallback):
         return
     table = Model.__table__()
     cursor = transaction.connection.cursor()
-    cursor.execute("SET LOCAL lock_timeout = '%s'" % LOCK_TIMEOUT)
+    # once per transaction (kept beside the locked rows, with their life)
+    timeout_set = locked_records[' lock_timeout']
+    if not timeout_set:
+        cursor.execute("SET LOCAL lock_timeout = '%s'" % LOCK_TIMEOUT)
+        timeout_set.add(True)
     for id_ in ids:
         cursor.execute(*table.update(
                 [table.write_date], [table.write_date],
