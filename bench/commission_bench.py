@@ -62,10 +62,18 @@ MONTH_END = dt.date(2026, 3, 31)
 LINES_PER_SALE = 4
 
 
+def log(message):
+    print('[commission_bench] %s' % message, file=sys.stderr, flush=True)
+
+
 def timed(func, *a, **kw):
+    name = getattr(func, '__name__', 'step')
+    log('%s ...' % name)
     start = time.perf_counter()
     result = func(*a, **kw)
-    return result, time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    log('%s: %.2f s' % (name, elapsed))
+    return result, elapsed
 
 
 def setup_master(pool):
@@ -413,7 +421,8 @@ def run(result, extras):
                 (_, content, _, _), t = timed(
                     StatementExcel.execute, [statements[0].id], {})
                 result['excel_one_statement_s'] = round(t, 2)
-                result['excel_rows'] = len(statements[0].lines)
+                result['excel_rows'] = CommissionLine.search(
+                    [('statement', '=', statements[0].id)], count=True)
                 result['excel_bytes'] = len(content)
         finally:
             transaction.rollback()

@@ -17,6 +17,7 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.report import Report
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
 from .commission import SALE_KINDS
@@ -505,13 +506,23 @@ class StatementExcel(Report):
                 lines = Line.search([
                         ('statement', '=', statement.id),
                         ], order=[('date', 'ASC'), ('id', 'ASC')])
-            for line in lines:
-                sheet.append([
-                        line.date, kinds.get(line.kind),
-                        line.origin.rec_name if line.origin else '',
-                        line.product.rec_name if line.product else '',
-                        line.quantity, line.share, line.requested,
-                        line.member, line.base, line.amount])
+                # read in chunks with the names of the relations: one
+                # query per chunk and relation, not a record per line
+                for sub in grouped_slice(lines, 1000):
+                    ids = [line.id for line in sub]
+                    rows = {r['id']: r for r in Line.read(ids, [
+                                'date', 'kind', 'origin.rec_name',
+                                'product.rec_name', 'quantity', 'share',
+                                'requested', 'member', 'base', 'amount'])}
+                    for line in map(rows.__getitem__, ids):
+                        sheet.append([
+                                line['date'], kinds.get(line['kind']),
+                                (line['origin.'] or {}).get('rec_name', ''),
+                                (line['product.'] or {}).get(
+                                    'rec_name', ''),
+                                line['quantity'], line['share'],
+                                line['requested'], line['member'],
+                                line['base'], line['amount']])
         if not statements:
             workbook.create_sheet('-')
         stream = io.BytesIO()
