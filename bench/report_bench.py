@@ -41,6 +41,8 @@ parser.add_argument('--lines', type=int, default=1_000_000)
 parser.add_argument('--members', type=int, default=100_000)
 parser.add_argument('--database', default='bench_report')
 parser.add_argument('--target', type=float, default=3.0)
+parser.add_argument('--keep', action='store_true',
+    help='commit the data instead of rolling back (to explore the queries)')
 parser.add_argument('--uri', default=os.environ.get(
         'HUIYUAN_PG_URI', 'postgresql://postgres@127.0.0.1:5432/'))
 args = parser.parse_args()
@@ -182,9 +184,11 @@ def _setup_master(pool, company):
         points.append(pos)
     account = Account.search([('type.receivable', '=', False),
             ('type', '!=', None), ('closed', '!=', True),
-            ('party_required', '=', False)], limit=1)[0]
+            ('party_required', '=', False),
+            ('company', '=', company.id)], limit=1)[0]
     payable = Account.search([('type.payable', '=', True),
-            ('closed', '!=', True)], limit=1)[0]
+            ('closed', '!=', True), ('company', '=', company.id)],
+        limit=1)[0]
     liability, = Account.copy([payable], default={
             'name': 'Stored Value', 'code': None,
             'party_required': False, 'reconcile': False})
@@ -267,6 +271,17 @@ def bulk(company, shops, tiers, employees, products, points, methods):
             10 + ((s * 7 + k) % {N_PRODUCTS}) % 50 * 5, 0, now()
         FROM generate_series({first_sale}, {last_sale}) s,
             generate_series(0, 3) k""")
+    # the ticket totals retail_report stores when a sale is done
+    run('report_amounts', f"""
+        UPDATE sale_point_sale AS s
+        SET report_amount = t.amount, report_untaxed = t.untaxed
+        FROM (SELECT sale,
+                SUM(round(quantity::numeric * unit_gross_price, 2)) AS amount,
+                SUM(round(quantity::numeric * unit_list_price, 2)) AS untaxed
+            FROM sale_point_sale_line
+            WHERE sale BETWEEN {first_sale} AND {last_sale}
+            GROUP BY sale) AS t
+        WHERE s.id = t.sale""")
 
     # one cash session per point and day, chained, the last one open
     n_sessions = days * len(points)
@@ -447,6 +462,8 @@ def run(result, extras):
                     REPORTS['retail.report.sale.period'], month)
                 result['sale_period_month_without_index_s'] = round(
                     seconds, 3)
+            if args.keep:
+                transaction.commit()
         finally:
             transaction.rollback()
 

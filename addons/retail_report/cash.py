@@ -16,9 +16,9 @@ from sql import Literal, Null, Union
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce
 
-from trytond.model import ModelSQL, ModelView, fields
+from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.report import Report
 from trytond.tools import timezone as tz
 from trytond.transaction import Transaction
@@ -38,9 +38,15 @@ def utc_bounds(ctx):
         utc(ctx['to_date'] + dt.timedelta(days=1)))
 
 
-def session_payments(session_where=None):
+def session_payments(session_where=None, since=None):
     """Rows (session, method, payment, amount) of the payments of the
-    sessions: cash ones by their session, the others by time"""
+    sessions: cash ones by their session, the others by time.
+
+    A payment by another method belongs to the last session of its point
+    opened at or before it (a point's sessions follow each other): one
+    indexed lookup per payment (point, opened), not a join of every payment
+    with every earlier session of its point.  since, the earliest opening of
+    the sessions wanted, skips the payments made before it."""
     pool = Pool()
     Payment = pool.get('sale.point.payment')
     Sale = pool.get('sale.point.sale')
@@ -48,7 +54,7 @@ def session_payments(session_where=None):
     payment = Payment.__table__()
     sale = Sale.__table__()
     session = Session.__table__()
-    next_ = Session.__table__()
+    last = Session.__table__()
     cash = payment.join(session, condition=payment.session == session.id
         ).select(
             session.id.as_('session'),
@@ -56,23 +62,40 @@ def session_payments(session_where=None):
             payment.id.as_('payment'),
             payment.amount.as_('amount'),
             where=session_where(session) if session_where else Literal(True))
-    where = ((payment.session == Null)
-        & (sale.state != 'cancelled')
-        & ((next_.id == Null) | (payment.create_date < next_.create_date)))
-    if session_where:
-        where &= session_where(session)
-    other = (payment
-        .join(sale, condition=payment.sale == sale.id)
-        .join(session, condition=(session.point == sale.point)
-            & (session.create_date <= payment.create_date))
-        .join(next_, 'LEFT', condition=next_.previous_session == session.id)
-        .select(
-            session.id.as_('session'),
-            payment.method.as_('method'),
-            payment.id.as_('payment'),
-            payment.amount.as_('amount'),
-            where=where))
+    opened = last.select(last.id,
+        where=(last.point == sale.point)
+        & (last.create_date <= payment.create_date),
+        order_by=[last.create_date.desc, last.id.desc],
+        limit=1)
+    where = (payment.session == Null) & (sale.state != 'cancelled')
+    if since is not None:
+        where &= payment.create_date >= since
+    by_time = payment.join(sale, condition=payment.sale == sale.id).select(
+        opened.as_('session'),
+        payment.method.as_('method'),
+        payment.id.as_('payment'),
+        payment.amount.as_('amount'),
+        where=where)
+    other = by_time.join(session, condition=session.id == by_time.session
+        ).select(
+            by_time.session.as_('session'),
+            by_time.method.as_('method'),
+            by_time.payment.as_('payment'),
+            by_time.amount.as_('amount'),
+            where=session_where(session) if session_where else Literal(True))
     return Union(cash, other, all_=True)
+
+
+class POSCashSession(metaclass=PoolMeta):
+    __name__ = 'sale.point.cash.session'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # the session open at a payment's time (session_payments)
+        cls._sql_indexes.add(
+            Index(t, (t.point, Index.Range()), (t.create_date, Index.Range())))
 
 
 class CashSessionMixin(ExcelMixin):
@@ -155,16 +178,19 @@ class CashSession(CashSessionMixin, ModelSQL, ModelView):
         payment = Payment.__table__()
         transfer = Transfer.__table__()
         session_where = cls._session_where(ctx)
+        since, _ = utc_bounds(ctx)
+        # a payment of a session is not older than the session
         cash = payment.select(
             payment.session.as_('session'),
             Sum(payment.amount).as_('amount'),
-            where=payment.session != Null,
+            where=(payment.session != Null)
+            & (payment.create_date >= since),
             group_by=[payment.session])
         moves = transfer.select(
             transfer.session.as_('session'),
             Sum(transfer.amount).as_('amount'),
             group_by=[transfer.session])
-        rows = session_payments(session_where)
+        rows = session_payments(session_where, since=since)
         everything = rows.select(
             rows.session, Sum(rows.amount).as_('amount'),
             group_by=[rows.session])
@@ -226,7 +252,8 @@ class CashSessionMethod(CashSessionMixin, ModelSQL, ModelView):
         ctx = report_context()
         currency = (Company(ctx['company']).currency.id
             if ctx['company'] >= 0 else None)
-        rows = session_payments(cls._session_where(ctx))
+        rows = session_payments(
+            cls._session_where(ctx), since=utc_bounds(ctx)[0])
         return rows.select(
             Min(rows.payment).as_('id'),
             rows.session, rows.method,
@@ -303,8 +330,14 @@ def method_totals(session_ids):
     result = defaultdict(list)
     if not session_ids:
         return result
+    Session = pool.get('sale.point.cash.session')
+    session = Session.__table__()
+    cursor.execute(*session.select(Min(session.create_date),
+            where=fields.SQL_OPERATORS['in'](session.id, session_ids)))
+    since, = cursor.fetchone()
     rows = session_payments(
-        lambda session: fields.SQL_OPERATORS['in'](session.id, session_ids))
+        lambda session: fields.SQL_OPERATORS['in'](session.id, session_ids),
+        since=since)
     query = rows.select(
         rows.session, rows.method, Count(rows.payment),
         Sum(rows.amount),
