@@ -181,7 +181,7 @@ class SaleReportMixin(ExcelMixin):
     def _tickets(cls, ctx):
         "One row per sale with its amounts"
         tables = cls._tables()
-        sale, line = tables['sale'], tables['line']
+        sale = tables['sale']
         # the totals stored at done (a sale without lines has none)
         return cls._sale_from(tables, ctx).select(
             sale.id.as_('sale'),
