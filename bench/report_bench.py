@@ -325,6 +325,15 @@ def bulk(company, shops, tiers, employees, products, points, methods):
             AND cs.point = s.point
             AND cs.create_date = s.date + time '00:30'
         WHERE s.id BETWEEN {first_sale} AND {last_sale}""")
+    # the shift retail_report stores on a non-cash payment when it is
+    # recorded: the session of its point opened that day at 00:30
+    run('payment_shifts', f"""
+        UPDATE sale_point_payment AS p SET report_session = cs.id
+        FROM sale_point_sale s
+        JOIN sale_point_cash_session cs ON cs.point = s.point
+            AND cs.create_date = s.date + time '00:30'
+        WHERE p.sale = s.id AND p.session IS NULL
+            AND s.id BETWEEN {first_sale} AND {last_sale}""")
 
     run('commission', f"""
         INSERT INTO retail_commission_line (company, employee, date, kind,

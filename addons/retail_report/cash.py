@@ -20,6 +20,7 @@ from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.report import Report
+from trytond.tools import grouped_slice
 from trytond.tools import timezone as tz
 from trytond.transaction import Transaction
 
@@ -40,13 +41,9 @@ def utc_bounds(ctx):
 
 def session_payments(session_where=None, since=None):
     """Rows (session, method, payment, amount) of the payments of the
-    sessions: cash ones by their session, the others by time.
-
-    A payment by another method belongs to the last session of its point
-    opened at or before it (a point's sessions follow each other): one
-    indexed lookup per payment (point, opened), not a join of every payment
-    with every earlier session of its point.  since, the earliest opening of
-    the sessions wanted, skips the payments made before it."""
+    sessions: cash ones by their session, the others by the shift stored on
+    them when they were recorded (see POSPayment).  since, the earliest
+    opening of the sessions wanted, skips the payments made before it."""
     pool = Pool()
     Payment = pool.get('sale.point.payment')
     Sale = pool.get('sale.point.sale')
@@ -54,35 +51,27 @@ def session_payments(session_where=None, since=None):
     payment = Payment.__table__()
     sale = Sale.__table__()
     session = Session.__table__()
-    last = Session.__table__()
+    session_where = session_where or (lambda session: Literal(True))
     cash = payment.join(session, condition=payment.session == session.id
         ).select(
             session.id.as_('session'),
             payment.method.as_('method'),
             payment.id.as_('payment'),
             payment.amount.as_('amount'),
-            where=session_where(session) if session_where else Literal(True))
-    opened = last.select(last.id,
-        where=(last.point == sale.point)
-        & (last.create_date <= payment.create_date),
-        order_by=[last.create_date.desc, last.id.desc],
-        limit=1)
-    where = (payment.session == Null) & (sale.state != 'cancelled')
+            where=session_where(session))
+    where = ((payment.session == Null) & (sale.state != 'cancelled')
+        & session_where(session))
     if since is not None:
         where &= payment.create_date >= since
-    by_time = payment.join(sale, condition=payment.sale == sale.id).select(
-        opened.as_('session'),
-        payment.method.as_('method'),
-        payment.id.as_('payment'),
-        payment.amount.as_('amount'),
-        where=where)
-    other = by_time.join(session, condition=session.id == by_time.session
-        ).select(
-            by_time.session.as_('session'),
-            by_time.method.as_('method'),
-            by_time.payment.as_('payment'),
-            by_time.amount.as_('amount'),
-            where=session_where(session) if session_where else Literal(True))
+    other = (payment
+        .join(session, condition=payment.report_session == session.id)
+        .join(sale, condition=payment.sale == sale.id)
+        .select(
+            session.id.as_('session'),
+            payment.method.as_('method'),
+            payment.id.as_('payment'),
+            payment.amount.as_('amount'),
+            where=where))
     return Union(cash, other, all_=True)
 
 
@@ -93,9 +82,79 @@ class POSCashSession(metaclass=PoolMeta):
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
-        # the session open at a payment's time (session_payments)
+        # the session open when a payment is recorded (POSPayment)
         cls._sql_indexes.add(
-            Index(t, (t.point, Index.Range()), (t.create_date, Index.Range())))
+            Index(t, (t.point, Index.Range()), (t.create_date, Index.Range()),
+                (t.id, Index.Range())))
+
+
+class POSPayment(metaclass=PoolMeta):
+    __name__ = 'sale.point.payment'
+
+    # sale_point gives a session to cash payments only; the shift of any
+    # other payment is the last session of its point opened at or before
+    # it (a point's sessions follow each other), stored when the payment is
+    # recorded so that the handover reports need not look it up for every
+    # payment of a period
+    report_session = fields.Many2One(
+        'sale.point.cash.session', "Shift", readonly=True,
+        help="The cash session open at the point when the payment was "
+        "recorded.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t, (t.report_session, Index.Range()),
+                where=t.session == Null))
+
+    @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        fill = not table_h.column_exist('report_session')
+        super().__register__(module)
+        if fill:
+            # payments recorded before the module was updated
+            cls._store_report_session()
+
+    @classmethod
+    def copy(cls, payments, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('report_session')
+        return super().copy(payments, default=default)
+
+    @classmethod
+    def create(cls, vlist):
+        payments = super().create(vlist)
+        cls._store_report_session([p.id for p in payments])
+        return payments
+
+    @classmethod
+    def _store_report_session(cls, ids=None):
+        "Store the shift of the payments (all when ids is None) in SQL"
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        Session = pool.get('sale.point.cash.session')
+        cursor = Transaction().connection.cursor()
+        payment = cls.__table__()
+        sale = Sale.__table__()
+        last = Session.__table__()
+        opened = last.join(sale, condition=last.point == sale.point).select(
+            last.id,
+            where=(sale.id == payment.sale)
+            & (last.create_date <= payment.create_date),
+            order_by=[last.create_date.desc, last.id.desc],
+            limit=1)
+        where = payment.session == Null
+        if ids is None:
+            cursor.execute(*payment.update(
+                    [payment.report_session], [opened], where=where))
+            return
+        for sub in grouped_slice(ids, 1000):
+            cursor.execute(*payment.update(
+                    [payment.report_session], [opened],
+                    where=where & payment.id.in_(list(sub))))
 
 
 class CashSessionMixin(ExcelMixin):
