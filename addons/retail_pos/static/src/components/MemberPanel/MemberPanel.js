@@ -45,7 +45,8 @@ export class MemberPanel extends Component {
         const product = this.env.pos.byId.get(productId);
         const card = this.env.pos.cart.member.count_cards.find((c) => c.id === cardId);
         const service = card?.services.find((s) => s.product_id === productId);
-        if (!service || service.uses_left <= 0) return;
+        // uses_left is null on a period card (月卡): unlimited uses
+        if (!service || (service.uses_left !== null && service.uses_left <= 0)) return;
         this.env.pos.addProduct(product || {id: productId, name: service.name, price: '0', unit: ''}, 1,
             {count_card_id: cardId, card_name: card.name});
     }
@@ -78,8 +79,8 @@ export class MemberPanel extends Component {
                 <div><span>${this.t('member.wallet')}</span><b data-testid="member-wallet">${m.wallet ? '￥' + esc(m.wallet.balance) : '—'}</b>${m.wallet ? `<small>${this.t('member.principal')} ${esc(m.wallet.principal)} / ${this.t('member.bonus')} ${esc(m.wallet.bonus)}</small>` : ''}</div>
             </div>
             ${(m.count_cards || []).length ? `<div class="cards"><span class="muted">${this.t('member.count_cards')}</span>
-                ${m.count_cards.map((c) => c.services.map((s) => `<button class="chip" ${this.on('useService', `${c.id}:${s.product_id}`)} ${s.uses_left > 0 ? '' : 'disabled'} data-testid="count-card-service">
-                    ${esc(s.name)} · ${this.t('member.uses_left', {count: s.uses_left})}</button>`).join('')).join('')}</div>` : ''}
+                ${m.count_cards.map((c) => c.services.map((s) => `<button class="chip" ${this.on('useService', `${c.id}:${s.product_id}`)} ${s.uses_left === null || s.uses_left > 0 ? '' : 'disabled'} data-testid="count-card-service">
+                    ${esc(s.name)} · ${s.uses_left === null ? this.t('member.unlimited') : this.t('member.uses_left', {count: s.uses_left})}</button>`).join('')).join('')}</div>` : ''}
             ${(m.coupons || []).length ? `<div class="coupons"><span class="muted">${this.t('member.coupons')}</span>
                 ${m.coupons.map((c) => `<button class="chip ${cart.coupons.includes(c.code) ? 'on' : ''}" ${this.on('coupon', c.code)} title="${esc(c.description || '')}" data-testid="member-coupon">
                     ${esc(c.name)}${c.valid_until ? ` <small>${this.t('member.until', {date: esc(c.valid_until)})}</small>` : ''}</button>`).join('')}</div>` : ''}
