@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import ADMIN_PASSWORD
+from .rpc import Client as RPCClient
+
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI = ROOT / 'addons' / 'retail_pos' / 'openapi.yaml'
 PIN = '1234'
@@ -137,6 +140,74 @@ def test_cashier_story(client):
     status, report = client.get('session/report')
     assert status == 200, report
     assert report['report']['sales_count'] >= 1
+
+
+def test_count_card_checkout(client, server, demo_db):
+    "A service taken on a count card costs nothing and uses one visit"
+    admin = RPCClient(server, demo_db)
+    admin.login('admin', ADMIN_PASSWORD)
+    services = admin.model('retail.count.card.service', 'search_read',
+        [('card.state', '=', 'active')], 0, None,
+        [('id', 'ASC')], ['card', 'product', 'uses_left'])
+    member = service = None
+    for row in (s for s in services if (s['uses_left'] or 0) > 0):
+        card, = admin.model('retail.count.card', 'read', [row['card']],
+            ['party'])
+        numbers = admin.model('retail.member.card', 'search_read',
+            [('state', '=', 'active'), ('party', '=', card['party'])],
+            0, 1, None, ['number'])
+        if numbers:
+            status, member = client.get(
+                'members/identify?code=' + numbers[0]['number'])
+            assert status == 200, member
+            service = row
+            break
+    assert service, 'the demo has no member with count-card uses left'
+    card = next(c for c in member['count_cards'] if c['id'] == service['card'])
+    left = next(s['uses_left'] for s in card['services']
+        if s['product_id'] == service['product'])
+
+    status, config = client.get('config')
+    cash = next(m for m in config['payment_methods'] if m['kind'] == 'cash')
+    status, catalog = client.get('catalog')
+    goods = next(p for p in catalog['products'] if p['kind'] == 'goods')
+    cart = {'member_id': member['id'], 'lines': [
+            {'product_id': service['product'], 'quantity': 1,
+                'count_card_id': card['id']},
+            {'product_id': goods['id'], 'quantity': 1}]}
+    status, quote = client.post('quote', cart)
+    assert status == 200, quote
+    covered, paid = quote['lines']
+    assert Decimal(covered['amount']) == 0
+    assert card['number'] in ' '.join(covered['notes'])
+    assert Decimal(quote['total']) == Decimal(paid['amount']) > 0
+
+    sale = dict(cart, uuid=str(uuid.uuid4()), payments=[{
+                'method_id': cash['id'], 'amount': quote['total']}])
+    status, answer = client.post('checkout', sale)
+    assert status == 200, answer
+    assert Decimal(answer['sale']['change']) == 0
+    # the receipt shows the card's part: its payments add up to the total
+    receipt = answer['receipt']
+    assert sum(Decimal(p['amount']) for p in receipt['payments']) == \
+        Decimal(answer['sale']['total']) > Decimal(quote['total'])
+    assert card['number'] in receipt['lines'][0].get('note', '')
+    # points are earned on what the customer pays now, as quoted
+    if quote['points_to_earn']:
+        assert str(quote['points_to_earn']) in [
+            value for _, value in receipt['member']['rows']]
+    status, alone = client.post('quote', dict(cart, lines=cart['lines'][:1]))
+    assert status == 200, alone
+    assert Decimal(alone['total']) == 0 and alone['points_to_earn'] == 0
+    after = next(c for c in answer['member']['count_cards']
+        if c['id'] == card['id'])
+    assert next(s['uses_left'] for s in after['services']
+        if s['product_id'] == service['product']) == left - 1
+
+    # a card that is not the member's is refused before anything is sold
+    status, answer = client.post('quote', dict(cart, member_id=None))
+    assert status == 422, answer
+    assert answer['error']['message']
 
 
 def test_static_front_end(server, demo_db):

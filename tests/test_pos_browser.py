@@ -384,6 +384,167 @@ def test_refund_from_receipt_number(pos, admin, pos_ready):
         [('retail_pos_refund_of', '=', sale['id'])], 0, None, None)) == 1
 
 
+def party_card(admin, party):
+    "The number of an active member card of the party"
+    cards = admin.model('retail.member.card', 'search_read',
+        [('state', '=', 'active'), ('party', '=', party)], 0, 1,
+        [('id', 'ASC')], ['number'])
+    return cards[0]['number'] if cards else None
+
+
+def count_card_holder(admin, usable):
+    """(party, member card number, the party's card ids) of a member with an
+    active count card with a service usable(service)"""
+    services = admin.model('retail.count.card.service', 'search_read',
+        [('card.state', '=', 'active')], 0, None, [('id', 'ASC')],
+        ['card', 'uses_left'])
+    cards = {s['card'] for s in services if usable(s)}
+    if not cards:
+        return None, None, []
+    for card in admin.model('retail.count.card', 'read', sorted(cards),
+            ['party']):
+        number = party_card(admin, card['party'])
+        if number:
+            held = admin.model('retail.count.card', 'search',
+                [('party', '=', card['party'])], 0, None, None)
+            return card['party'], number, held
+    return None, None, []
+
+
+def use_service_and_pay(page, number, chip_text):
+    "Scan the member, take a service on the card, add a paid item, pay cash"
+    page.click('[data-testid=product-search]')
+    scan(page, number)
+    page.wait_for_selector('[data-testid=count-card-service]')
+    chip = page.locator('[data-testid=count-card-service]:not([disabled])',
+        has_text=chip_text).first
+    chip.click()
+    page.wait_for_function(
+        'document.querySelectorAll("[data-testid=cart-line]").length == 1')
+    wait_quote(page)
+    assert money(page, '[data-testid=cart-total]') == 0
+    page.locator('[data-testid=product-tile]').first.click()
+    page.wait_for_function(
+        'document.querySelectorAll("[data-testid=cart-line]").length == 2')
+    wait_quote(page)
+    assert money(page, '[data-testid=cart-total]') > 0
+    page.keyboard.press('F12')
+    page.wait_for_selector('[data-testid=pay-total]')
+    page.keyboard.press('F1')
+    page.wait_for_selector('[data-testid=pay-change]')
+    page.keyboard.press('Enter')
+    page.wait_for_selector('[data-testid=sale-number], [data-testid=pay-error]',
+        timeout=60000)
+    if page.locator('[data-testid=pay-error]').count():
+        pytest.fail('checkout refused: '
+            + page.inner_text('[data-testid=pay-error]'))
+    return page.inner_text('[data-testid=sale-number]')
+
+
+def test_count_card_use(pos, admin, pos_ready):
+    "A service taken on the member's count card (计次卡), beside a paid item"
+    page = pos
+    if not method_of(pos_ready['config'], 'count_card'):
+        pytest.skip('retail_count_card is not activated in the demo')
+    party, number, held = count_card_holder(
+        admin, lambda s: (s['uses_left'] or 0) > 0)
+    assert number, 'no member with a member card has count-card uses left'
+
+    def uses_left():
+        return sum(s['uses_left'] or 0 for s in admin.model(
+                'retail.count.card.service', 'search_read',
+                [('card', 'in', held)], 0, None, None, ['uses_left']))
+    left = uses_left()
+    lines = admin.model('retail.count.card.line', 'search_count',
+        [('card', 'in', held)])
+    receipt = use_service_and_pay(page, number, '剩余次数')
+    shot(page, 'pos-count-card-1366.png')
+    # one use booked on the member's card
+    assert admin.model('retail.count.card.line', 'search_count',
+        [('card', 'in', held)]) == lines + 1
+    assert uses_left() == left - 1
+    sale, = admin.model('sale.point.sale', 'search_read',
+        [('number', '=', receipt)], 0, 1, None, ['member'])
+    assert sale['member'] == party
+
+
+def test_period_card_use(pos, admin, pos_ready):
+    "A period card (月卡, no count of uses) is offered and used at the till"
+    page = pos
+    if not method_of(pos_ready['config'], 'count_card'):
+        pytest.skip('retail_count_card is not activated in the demo')
+    party, number, held = count_card_holder(
+        admin, lambda s: s['uses_left'] is None)
+    if not number:
+        pytest.skip('the demo has no period card held by a member')
+    lines = admin.model('retail.count.card.line', 'search_count',
+        [('card', 'in', held)])
+    use_service_and_pay(page, number, '不限次数')
+    assert admin.model('retail.count.card.line', 'search_count',
+        [('card', 'in', held)]) == lines + 1
+
+
+def test_member_coupon(pos, admin, pos_ready):
+    "A member's coupon (优惠券) chosen in the member panel lowers the total"
+    page = pos
+    coupons = admin.model('retail.coupon', 'search_read',
+        [('state', '=', 'available'), ('member', '!=', None),
+            ('expired', '=', False)], 0, 50, [('id', 'ASC')],
+        ['member', 'code', 'used_sale'])
+    if not coupons:
+        pytest.skip('the demo has no member coupon (retail_coupon)')
+    holder = number = None
+    for row in coupons:
+        number = party_card(admin, row['member'])
+        if number:
+            holder = row['member']
+            break
+    assert number, 'no coupon holder has an active member card'
+
+    page.click('[data-testid=product-search]')
+    scan(page, number)
+    page.wait_for_selector('[data-testid=member-coupon]')
+    # enough in the cart for any demo coupon's threshold (at most 200)
+    tiles = page.locator('[data-testid=product-tile]')
+    for i in range(tiles.count()):
+        tiles.nth(i).click()
+        wait_quote(page)
+        if money(page, '[data-testid=cart-total]') >= 250:
+            break
+    before = money(page, '[data-testid=cart-total]')
+    chip = page.locator('[data-testid=member-coupon]').first
+    code = page.evaluate(
+        'window.__pos.state.cart.member.coupons[0].code')
+    chip.click()
+    wait_quote(page)
+    assert not page.locator('[data-testid=quote-error]').count(), \
+        page.inner_text('[data-testid=quote-error]')
+    assert 'on' in chip.get_attribute('class')
+    after = money(page, '[data-testid=cart-total]')
+    assert after < before, (before, after)
+    shot(page, 'pos-coupon-1366.png')
+    page.keyboard.press('F12')
+    page.wait_for_selector('[data-testid=pay-total]')
+    assert money(page, '[data-testid=pay-total]') == after
+    page.keyboard.press('F1')
+    page.wait_for_selector('[data-testid=pay-change]')
+    page.keyboard.press('Enter')
+    page.wait_for_selector('[data-testid=sale-number], [data-testid=pay-error]',
+        timeout=60000)
+    if page.locator('[data-testid=pay-error]').count():
+        pytest.fail('checkout refused: '
+            + page.inner_text('[data-testid=pay-error]'))
+    receipt = page.inner_text('[data-testid=sale-number]')
+    sale, = admin.model('sale.point.sale', 'search_read',
+        [('number', '=', receipt)], 0, 1, None, ['id', 'total'])
+    assert Decimal(str(sale['total'])) == after
+    used, = admin.model('retail.coupon', 'search_read',
+        [('code', '=', code)], 0, 1, None, ['state', 'used_sale', 'member'])
+    assert used['member'] == holder, used
+    assert used['used_sale'] == sale['id'], used
+    assert used['state'] == 'used', used
+
+
 def test_offline_sale_syncs_once(pos, admin, pos_ready):
     page = pos
     context = page.context

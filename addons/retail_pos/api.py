@@ -893,6 +893,8 @@ class PosAPI(Model):
         settings = Configuration.get_settings(point.company)
         items = []
         for line in quote['lines']:
+            if line.get('count_card_id'):
+                continue
             base = line['amount']
             if settings.earn_base != 'taxed' and point.tax_included:
                 with Transaction().set_context(company=point.company.id):
@@ -1192,7 +1194,8 @@ class PosAPI(Model):
                     ln['staff_ids'], values))
         cls._save_lines(sale, point, lines)
         cls._before_payments(sale, quote, data)
-        total = sale.__class__(sale.id).total
+        # what is left once the count cards paid their services
+        total = sale.__class__(sale.id).amount_to_pay
         change, described, to_wallet = cls._add_payments(
             sale, point, data.get('payments') or [], data, total,
             data['uuid'])
@@ -1233,7 +1236,11 @@ class PosAPI(Model):
             unit = line.unit_price
             regular = cls._price(point, line.product)
             note = None
-            if regular is not None and unit < regular and line.quantity > 0:
+            card = getattr(line, 'count_card', None)
+            if card and line.count_card_price() is not None:
+                note = _text('msg_note_count_card', card=card.number or '')
+            elif (regular is not None and unit < regular
+                    and line.quantity > 0):
                 saved = currency.round(
                     (regular - unit) * Decimal(str(line.quantity)))
                 discount += saved
@@ -1260,6 +1267,11 @@ class PosAPI(Model):
                     label += ' ' + reference[-6:]
                 payments.append({'label': label,
                         'amount': money(amount, currency)})
+            # what the checkout added itself: the count cards' payment
+            for payment in sale.payments:
+                if payment.method.get_pos_kind() == 'count_card':
+                    payments.append({'label': payment.method.name,
+                            'amount': money(payment.amount, currency)})
         else:
             for payment in sale.payments:
                 payments.append({'label': payment.method.name,
@@ -1701,6 +1713,39 @@ class PosAPICountCard(metaclass=PoolMeta):
                 } for c in CountCard.member_summary(member.id)]
 
     @classmethod
+    def _quote_line(cls, point, member, line, date):
+        """A service taken on a count card is checked against the card now
+        and costs the customer nothing: the card pays it at checkout (a
+        service sold only on cards has no shelf price)"""
+        CountCard = Pool().get('retail.count.card')
+        card_id = line.get('count_card_id')
+        if card_id is None:
+            return super()._quote_line(point, member, line, date)
+        field = 'lines[%d].count_card_id' % line['index']
+        cards = CountCard.search(
+            [('id', '=', parse_int(card_id, field, 1))], limit=1)
+        if not cards:
+            raise pos_error('msg_bad_value', 'invalid_request', field=field)
+        card, = cards
+        product = line['product']
+        service = card.check_redeem(
+            product, line['quantity'], member, date)
+        return {
+            'product_id': product.id,
+            'name': product.rec_name,
+            'quantity': line['quantity'],
+            'list_price': service.unit_value,
+            'unit_price': service.unit_value,
+            'amount': ZERO,
+            'discount': ZERO,
+            'notes': [_text('msg_note_count_card', card=card.number or '')],
+            'staff_ids': line['staff_ids'],
+            'count_card_id': card.id,
+            'product': product,
+            'index': line['index'],
+            }
+
+    @classmethod
     def _catalog_columns(cls, template):
         columns = super()._catalog_columns(template)
         if hasattr(template, 'count_card_template'):
@@ -1767,12 +1812,14 @@ class PosAPICoupon(metaclass=PoolMeta):
                     field='lines[%d].discount_percent' % line['index'])
         codes = [c for c in cart.get('coupons') or []
             if isinstance(c, str) and c.strip()]
+        # the lines a count card pays are not promoted
+        lines = [ln for ln in quote['lines'] if not ln.get('count_card_id')]
         result = Sale.retail_quote(point.id, member.id if member else None,
             [{'product_id': ln['product_id'], 'quantity': ln['quantity']}
-                for ln in quote['lines']],
+                for ln in lines],
             coupons=codes, date=quote['date'])
         currency = point.company.currency
-        for line, priced in zip(quote['lines'], result['lines']):
+        for line, priced in zip(lines, result['lines']):
             line['unit_price'] = Decimal(priced['unit_price'])
             line['amount'] = currency.round(Decimal(priced['amount']))
             regular = currency.round(
