@@ -1,8 +1,11 @@
 # This file is part of Huiyuan.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 from trytond.model import Workflow, fields
-from trytond.pool import PoolMeta
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
+from trytond.transaction import Transaction
+
+from .ledger import lock_in_place
 
 
 class POS(metaclass=PoolMeta):
@@ -58,9 +61,30 @@ class POSSale(metaclass=PoolMeta):
                 sale.member_card.check_usable()
 
     @classmethod
+    def lock_number_sequences(cls, sales):
+        """Lock the strict sequences that number the sales where they are
+        used, waiting for the holder.
+
+        sale_point's do takes them with Tryton's lock, which inside a
+        running transaction can only ask for the whole transaction to be
+        started again with the rows locked first: every sale was then
+        processed twice."""
+        Sequence = Pool().get('ir.sequence.strict')
+        sequences = {s.point.sequence for s in sales if not s.number}
+
+        def mark(records):
+            # SQLite has one writer at a time: the rows need no lock
+            if records:
+                locked = getattr(Transaction(), '_locked_records', None)
+                if locked is not None:
+                    locked[Sequence._table].update(int(r) for r in records)
+        lock_in_place(Sequence, sequences, mark)
+
+    @classmethod
     @Workflow.transition('done')
     def do(cls, sales):
         cls.check_member_cards(sales)
+        cls.lock_number_sequences(sales)
         super().do(sales)
 
 
