@@ -772,7 +772,53 @@ class PosAPI(Model):
                 raise pos_error('msg_unknown_product', 'product_not_found',
                     404, field='lines[%d].product_id' % line['index'])
             line['product'] = product
+        cls._prefetch_prices(point, products.values())
         return result
+
+    @classmethod
+    def _prefetch_prices(cls, point, products):
+        """Read the shelf prices of products in one query into the cache of
+        _price (the multi-value reads cost a few queries a product)"""
+        pool = Pool()
+        Product = pool.get('product.product')
+        GrossPrice = pool.get('product.gross_price')
+        ListPrice = pool.get('product.list_price')
+        transaction = Transaction()
+        prices = getattr(transaction, '_retail_pos_prices', None)
+        if prices is None:
+            prices = transaction._retail_pos_prices = {}
+        ids = [p.id for p in products if (point.id, p.id) not in prices]
+        if not ids:
+            return
+        company = point.company.id
+        product = Product.__table__()
+        gross_p, gross_t = GrossPrice.__table__(), GrossPrice.__table__()
+        list_p, list_t = ListPrice.__table__(), ListPrice.__table__()
+        # a variant's own price first, else its template's
+        query = (product
+            .join(gross_p, 'LEFT', condition=(gross_p.product == product.id)
+                & (gross_p.company == company))
+            .join(gross_t, 'LEFT',
+                condition=(gross_t.template == product.template)
+                & (gross_t.product == Null) & (gross_t.company == company))
+            .join(list_p, 'LEFT', condition=(list_p.product == product.id)
+                & (list_p.company == company))
+            .join(list_t, 'LEFT',
+                condition=(list_t.template == product.template)
+                & (list_t.product == Null) & (list_t.company == company))
+            .select(product.id,
+                Coalesce(gross_p.gross_price, gross_t.gross_price),
+                Coalesce(list_p.list_price, list_t.list_price),
+                where=product.id.in_(ids)))
+        cursor = transaction.connection.cursor()
+        cursor.execute(*query)
+        for product_id, gross, listed in cursor:
+            gross = _decimal(gross) if gross is not None else None
+            listed = _decimal(listed) if listed is not None else None
+            price = listed
+            if point.tax_included and gross is not None:
+                price = gross
+            prices[(point.id, product_id)] = price
 
     @classmethod
     def _price(cls, point, product):
