@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark of the POS API (retail_pos) on PostgreSQL, printing JSON.
 
-    bench/pos_bench.py [all|setup|checkout|baseline|ready] [options]
+    bench/pos_bench.py [all|setup|measure|checkout|baseline|ready] [options]
 
 - setup: a database (DB_NAME, default bench_pos_api) with retail_pos and its
   dependencies, 8 tills (each its own strict sequence), 20 products for the
@@ -274,9 +274,10 @@ def pay(cart, info, total, kind):
     return cart
 
 
-def terminal(index, n_sales, out, seed=0, mode='mixed'):
+def terminal(index, n_sales, out, seed=0, mode='mixed', think=0):
     """One till: n_sales checkouts through the API code path; returns
-    latencies (quote excluded)"""
+    latencies (quote excluded).  think: mean seconds a cashier spends
+    between two checkouts (exponential; 0: back to back)"""
     from trytond.modules.retail_pos import routes
     pool = start_pool()
     info = json.load(open(info_path()))
@@ -284,7 +285,11 @@ def terminal(index, n_sales, out, seed=0, mode='mixed'):
     rnd = random.Random(seed * 1000 + index)
     times = []
     kinds = {'cash': 0, 'wallet': 0, 'points': 0}
+    if think:
+        time.sleep(rnd.uniform(0, think))
     for _ in range(n_sales):
+        if think:
+            time.sleep(rnd.expovariate(1 / think))
         member = rnd.choice(info['members']) if mode == 'mixed' else None
         kind = 'cash'
         if member:
@@ -305,11 +310,11 @@ def terminal(index, n_sales, out, seed=0, mode='mixed'):
     out.put((times, kinds))
 
 
-def run_terminals(n_terminals, n_sales, mode):
+def run_terminals(n_terminals, n_sales, mode, think=0):
     ctx = mp.get_context('spawn')
     queue = ctx.Queue()
     procs = [ctx.Process(target=terminal,
-            args=(i, n_sales, queue, n_terminals, mode))
+            args=(i, n_sales, queue, n_terminals, mode, think))
         for i in range(n_terminals)]
     t0 = time.perf_counter()
     for proc in procs:
@@ -326,14 +331,22 @@ def run_terminals(n_terminals, n_sales, mode):
     return times, kinds, wall
 
 
-def bench_checkout(n_sales=40):
+def bench_checkout(n_sales=40, think=5.0):
+    """Back to back (every till saturating the server: the CPUs are the
+    queue), then 8 tills with a cashier's pause between sales (think
+    seconds on average; a busy real till rings a sale a minute)"""
     out = []
-    for terminals, n in [(1, n_sales), (N_TILLS, n_sales)]:
-        times, kinds, wall = run_terminals(terminals, n, 'mixed')
-        out.append(stats(times, f'api checkout, {terminals} terminal(s), '
-                f'{N_LINES} lines, cash/wallet+PIN/points mix',
-                terminals=terminals, kinds=kinds,
-                sales_per_s=round(len(times) / wall, 1)))
+    runs = [(1, n_sales, 0), (N_TILLS, n_sales, 0)]
+    if think:
+        runs.append((N_TILLS, n_sales, think))
+    for terminals, n, pause in runs:
+        times, kinds, wall = run_terminals(terminals, n, 'mixed', pause)
+        label = (f'api checkout, {terminals} terminal(s), {N_LINES} lines, '
+            'cash/wallet+PIN/points mix, ')
+        label += (f'a sale every {pause:g} s per till on average' if pause
+            else 'back to back')
+        out.append(stats(times, label, terminals=terminals, kinds=kinds,
+                think_s=pause, sales_per_s=round(len(times) / wall, 1)))
         print(json.dumps(out[-1]), flush=True)
     return out
 
@@ -587,12 +600,16 @@ def bench_ready():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('phase', nargs='?', default='all',
-        choices=['all', 'setup', 'checkout', 'baseline', 'ready'])
+        choices=['all', 'setup', 'measure', 'checkout', 'baseline', 'ready'],
+        help='measure: all but setup (on the database of a previous setup)')
     parser.add_argument('--products', type=int, default=20000)
     parser.add_argument('--members', type=int, default=100000)
     parser.add_argument('--sales', type=int, default=40,
         help='sales per terminal')
     parser.add_argument('--baseline-sales', type=int, default=15)
+    parser.add_argument('--think', type=float, default=5.0,
+        help='mean pause between sales of a till in the paced run '
+        '(0: no paced run)')
     args = parser.parse_args()
     report = {'database': DB}
     if args.phase in {'all', 'setup'}:
@@ -602,11 +619,11 @@ def main():
         proc.join()
         if proc.exitcode:
             sys.exit('setup failed')
-    if args.phase in {'all', 'ready'}:
+    if args.phase in {'all', 'measure', 'ready'}:
         report['ready'] = bench_ready()
-    if args.phase in {'all', 'checkout'}:
-        report['checkout'] = bench_checkout(args.sales)
-    if args.phase in {'all', 'baseline'}:
+    if args.phase in {'all', 'measure', 'checkout'}:
+        report['checkout'] = bench_checkout(args.sales, args.think)
+    if args.phase in {'all', 'measure', 'baseline'}:
         report['baseline'] = bench_baseline(args.baseline_sales)
     if 'checkout' in report and 'baseline' in report:
         report['ratio_baseline_p50_over_api_p50_1_terminal'] = round(
