@@ -344,10 +344,20 @@ def cash_sale(page, card=None, products=1):
     wait_quote(page)
     page.keyboard.press('F12')
     page.wait_for_selector('[data-testid=pay-total]')
-    page.keyboard.press('F1')  # cash is always F1; the amount due
+    return pay_cash(page)
+
+
+def pay_cash(page):
+    """On the payment screen: F1 takes the amount due in cash (always F1),
+    Enter confirms; returns the receipt number, fails on a refusal"""
+    page.keyboard.press('F1')
     page.wait_for_selector('[data-testid=pay-change]')
     page.keyboard.press('Enter')
-    page.wait_for_selector('[data-testid=sale-number]', timeout=60000)
+    page.wait_for_selector('[data-testid=sale-number], [data-testid=pay-error]',
+        timeout=60000)
+    if page.locator('[data-testid=pay-error]').count():
+        pytest.fail('checkout refused: '
+            + page.inner_text('[data-testid=pay-error]'))
     return page.inner_text('[data-testid=sale-number]')
 
 
@@ -430,15 +440,7 @@ def use_service_and_pay(page, number, chip_text):
     assert money(page, '[data-testid=cart-total]') > 0
     page.keyboard.press('F12')
     page.wait_for_selector('[data-testid=pay-total]')
-    page.keyboard.press('F1')
-    page.wait_for_selector('[data-testid=pay-change]')
-    page.keyboard.press('Enter')
-    page.wait_for_selector('[data-testid=sale-number], [data-testid=pay-error]',
-        timeout=60000)
-    if page.locator('[data-testid=pay-error]').count():
-        pytest.fail('checkout refused: '
-            + page.inner_text('[data-testid=pay-error]'))
-    return page.inner_text('[data-testid=sale-number]')
+    return pay_cash(page)
 
 
 def test_count_card_use(pos, admin, pos_ready):
@@ -526,15 +528,7 @@ def test_member_coupon(pos, admin, pos_ready):
     page.keyboard.press('F12')
     page.wait_for_selector('[data-testid=pay-total]')
     assert money(page, '[data-testid=pay-total]') == after
-    page.keyboard.press('F1')
-    page.wait_for_selector('[data-testid=pay-change]')
-    page.keyboard.press('Enter')
-    page.wait_for_selector('[data-testid=sale-number], [data-testid=pay-error]',
-        timeout=60000)
-    if page.locator('[data-testid=pay-error]').count():
-        pytest.fail('checkout refused: '
-            + page.inner_text('[data-testid=pay-error]'))
-    receipt = page.inner_text('[data-testid=sale-number]')
+    receipt = pay_cash(page)
     sale, = admin.model('sale.point.sale', 'search_read',
         [('number', '=', receipt)], 0, 1, None, ['id', 'total'])
     assert Decimal(str(sale['total'])) == after
