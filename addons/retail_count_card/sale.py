@@ -107,6 +107,10 @@ class POSSaleLine(metaclass=PoolMeta):
     count_cards_issued = fields.One2Many(
         'retail.count.card', 'origin', "Count Cards Issued", readonly=True)
 
+    def paid_in_advance(self):
+        return super().paid_in_advance() or (
+            (self.quantity or 0) > 0 and self.count_card_price() is not None)
+
     @property
     def taxes(self):
         # The sale of a card is a prepayment: tax is due on each use.

@@ -548,10 +548,9 @@ class POSSale(metaclass=PoolMeta):
             coupons = list(sale.coupons)
             for coupon in coupons:
                 coupon.check_usable(sale.member, sale=sale)
-            # a line a count card pays (retail_count_card) keeps its price
             items = [(ln, ln.product, ln.quantity) for ln in sale.lines
                 if ln.quantity and ln.quantity > 0
-                and getattr(ln, 'count_card_price', lambda: None)() is None]
+                and not ln.paid_in_advance()]
             with without_check_access():
                 priced, adjustments, amounts = cls.retail_price(
                     sale.point, sale.date, sale.member, items, coupons)

@@ -91,6 +91,12 @@ class POSSale(metaclass=PoolMeta):
 class POSSaleLine(metaclass=PoolMeta):
     __name__ = 'sale.point.sale.line'
 
+    def paid_in_advance(self):
+        """Whether a balance bought earlier pays the line (a count card's
+        service): it takes no promotion and earns no points, the purchase
+        of the balance did"""
+        return False
+
     @property
     def to_location(self):
         """Goods given back go to the return location or, as sale_point's

@@ -525,9 +525,7 @@ class POSSale(LoyaltyMixin, metaclass=PoolMeta):
     def _points_earn_items(self):
         items = []
         for line in self.lines:
-            # a service a count card pays (retail_count_card) earned its
-            # points when the card was bought
-            if getattr(line, 'count_card_price', lambda: None)() is not None:
+            if line.paid_in_advance():
                 continue
             if line.quantity and line.quantity > 0:
                 base, gross = self._points_amounts(line)

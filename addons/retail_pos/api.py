@@ -776,17 +776,25 @@ class PosAPI(Model):
         return result
 
     @classmethod
+    def _price_cache(cls):
+        "{(point id, product id): shelf price} of the transaction"
+        transaction = Transaction()
+        prices = getattr(transaction, '_retail_pos_prices', None)
+        if prices is None:
+            prices = transaction._retail_pos_prices = {}
+        return prices
+
+    @classmethod
     def _prefetch_prices(cls, point, products):
-        """Read the shelf prices of products in one query into the cache of
-        _price (the multi-value reads cost a few queries a product)"""
+        """Read the shelf unit prices of products (gross on a tax included
+        till, else the list price) in one query into the cache of _price:
+        the company multi-value reads of Tryton cost a few queries each"""
         pool = Pool()
         Product = pool.get('product.product')
         GrossPrice = pool.get('product.gross_price')
         ListPrice = pool.get('product.list_price')
         transaction = Transaction()
-        prices = getattr(transaction, '_retail_pos_prices', None)
-        if prices is None:
-            prices = transaction._retail_pos_prices = {}
+        prices = cls._price_cache()
         ids = [p.id for p in products if (point.id, p.id) not in prices]
         if not ids:
             return
@@ -822,27 +830,13 @@ class PosAPI(Model):
 
     @classmethod
     def _price(cls, point, product):
-        """The shelf unit price (gross on a tax included till), read once
-        per product and request (the quote and the receipt both need it and
-        a company multi-value read costs a few queries)"""
-        transaction = Transaction()
-        prices = getattr(transaction, '_retail_pos_prices', None)
-        if prices is None:
-            prices = transaction._retail_pos_prices = {}
+        """The shelf unit price, read once per product and request (the
+        quote and the receipt both need it)"""
         key = (point.id, product.id)
+        prices = cls._price_cache()
         if key not in prices:
-            prices[key] = cls._read_price(point, product)
-        return prices[key]
-
-    @classmethod
-    def _read_price(cls, point, product):
-        if point.tax_included:
-            price = product.gross_price_used
-            if price is None and product.list_price_used is not None:
-                price = product.list_price_used
-        else:
-            price = product.list_price_used
-        return price
+            cls._prefetch_prices(point, [product])
+        return prices.get(key)
 
     @classmethod
     def _quote_line(cls, point, member, line, date):
@@ -1278,14 +1272,12 @@ class PosAPI(Model):
         currency = point.company.currency
         lines = []
         discount = ZERO
+        cls._prefetch_prices(point, [ln.product for ln in sale.lines])
         for line in sale.lines:
             unit = line.unit_price
             regular = cls._price(point, line.product)
-            note = None
-            card = getattr(line, 'count_card', None)
-            if card and line.count_card_price() is not None:
-                note = _text('msg_note_count_card', card=card.number or '')
-            elif (regular is not None and unit < regular
+            note = cls._receipt_line_note(line)
+            if (note is None and regular is not None and unit < regular
                     and line.quantity > 0):
                 saved = currency.round(
                     (regular - unit) * Decimal(str(line.quantity)))
@@ -1313,11 +1305,9 @@ class PosAPI(Model):
                     label += ' ' + reference[-6:]
                 payments.append({'label': label,
                         'amount': money(amount, currency)})
-            # what the checkout added itself: the count cards' payment
-            for payment in sale.payments:
-                if payment.method.get_pos_kind() == 'count_card':
-                    payments.append({'label': payment.method.name,
-                            'amount': money(payment.amount, currency)})
+            for payment in cls._receipt_added_payments(sale):
+                payments.append({'label': payment.method.name,
+                        'amount': money(payment.amount, currency)})
         else:
             for payment in sale.payments:
                 payments.append({'label': payment.method.name,
@@ -1358,6 +1348,16 @@ class PosAPI(Model):
         if reprint:
             receipt['header']['lines'].insert(0, _text('msg_rc_reprint'))
         return receipt
+
+    @classmethod
+    def _receipt_line_note(cls, line):
+        "The note under a receipt line instead of its saving (or None)"
+        return None
+
+    @classmethod
+    def _receipt_added_payments(cls, sale):
+        "Payments the checkout added itself, not in the request"
+        return []
 
     @classmethod
     def _receipt_member(cls, sale, summary):
@@ -1790,6 +1790,18 @@ class PosAPICountCard(metaclass=PoolMeta):
             'product': product,
             'index': line['index'],
             }
+
+    @classmethod
+    def _receipt_line_note(cls, line):
+        if line.paid_in_advance() and line.count_card:
+            return _text('msg_note_count_card',
+                card=line.count_card.number or '')
+        return super()._receipt_line_note(line)
+
+    @classmethod
+    def _receipt_added_payments(cls, sale):
+        return super()._receipt_added_payments(sale) + [
+            p for p in sale.payments if p.method.count_card]
 
     @classmethod
     def _catalog_columns(cls, template):
