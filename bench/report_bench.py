@@ -271,13 +271,20 @@ def bulk(company, shops, tiers, employees, products, points, methods):
             10 + ((s * 7 + k) % {N_PRODUCTS}) % 50 * 5, 0, now()
         FROM generate_series({first_sale}, {last_sale}) s,
             generate_series(0, 3) k""")
-    # the ticket totals retail_report stores when a sale is done
+    # what retail_report stores when a sale is done: on each line its sale's
+    # date and point and its amounts, on each sale the sum of its lines
+    run('report_lines', f"""
+        UPDATE sale_point_sale_line AS l
+        SET report_date = s.date, report_point = s.point,
+            report_amount = round(l.quantity::numeric * l.unit_gross_price, 2),
+            report_untaxed = round(l.quantity::numeric * l.unit_list_price, 2)
+        FROM sale_point_sale AS s
+        WHERE s.id = l.sale AND s.id BETWEEN {first_sale} AND {last_sale}""")
     run('report_amounts', f"""
         UPDATE sale_point_sale AS s
         SET report_amount = t.amount, report_untaxed = t.untaxed
-        FROM (SELECT sale,
-                SUM(round(quantity::numeric * unit_gross_price, 2)) AS amount,
-                SUM(round(quantity::numeric * unit_list_price, 2)) AS untaxed
+        FROM (SELECT sale, SUM(report_amount) AS amount,
+                SUM(report_untaxed) AS untaxed
             FROM sale_point_sale_line
             WHERE sale BETWEEN {first_sale} AND {last_sale}
             GROUP BY sale) AS t

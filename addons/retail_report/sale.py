@@ -7,7 +7,11 @@ payment method, members against walk-ins.
 Amounts are what the customer paid: quantity x unit gross price (tax
 included) rounded per line, as sale_point's own gross amount; refunds are
 sales with a negative amount.  A ticket is a sale whose amount is zero or
-more (customer flow); the average ticket is sales / tickets."""
+more (customer flow); the average ticket is sales / tickets.
+
+These amounts are stored when a sale is done: the ticket's totals on the
+sale, each line's amounts with its sale's date and point on the line, so
+that a report over a year adds up stored columns of one table."""
 from sql import Literal, Null, Window
 from sql.aggregate import Count, Min, Sum
 from sql.conditionals import Case, Coalesce
@@ -68,13 +72,16 @@ class POSSale(metaclass=PoolMeta):
         fill = not table_h.column_exist('report_amount')
         super().__register__(module)
         if fill:
-            # sales done before the module was updated
-            cursor = Transaction().connection.cursor()
-            sale = cls.__table__()
-            cursor.execute(*sale.select(
-                    sale.id, where=sale.state.in_(SALE_STATES)))
-            ids = [i for i, in cursor]
-            cls._store_report_amounts(ids)
+            cls._store_report_amounts(cls._reported_ids())
+
+    @classmethod
+    def _reported_ids(cls):
+        "The ids of the sales done or posted (those the reports count)"
+        cursor = Transaction().connection.cursor()
+        sale = cls.__table__()
+        cursor.execute(*sale.select(
+                sale.id, where=sale.state.in_(SALE_STATES)))
+        return [i for i, in cursor]
 
     @classmethod
     def copy(cls, sales, default=None):
@@ -89,8 +96,26 @@ class POSSale(metaclass=PoolMeta):
         cls._store_report_amounts([s.id for s in sales])
 
     @classmethod
+    def open(cls, sales):
+        # a sale opened again is no longer counted by the line reports
+        # (the ticket reports filter on the state); done again, it is
+        # stored anew
+        pool = Pool()
+        Line = pool.get('sale.point.sale.line')
+        super().open(sales)
+        line = Line.__table__()
+        cursor = Transaction().connection.cursor()
+        for sub in grouped_slice([s.id for s in sales]):
+            cursor.execute(*line.update(
+                    [line.report_date, line.report_point,
+                        line.report_amount, line.report_untaxed],
+                    [Null, Null, Null, Null],
+                    where=line.sale.in_(list(sub))))
+
+    @classmethod
     def _store_report_amounts(cls, ids):
-        "Store the totals of the sales from their lines, with one UPDATE"
+        """Store on each line of the sales its date, point and amounts, then
+        on each sale the sum of its lines; one UPDATE each per 1000 sales"""
         pool = Pool()
         Line = pool.get('sale.point.sale.line')
         Company = pool.get('company.company')
@@ -105,15 +130,25 @@ class POSSale(metaclass=PoolMeta):
         for company, company_ids in by_digits.items():
             digits = Company(company).currency.digits
             for sub in grouped_slice(company_ids, 1000):
+                sub = list(sub)
                 line = Line.__table__()
                 gross, untaxed = line_amounts(line, digits)
+                cursor.execute(*line.update(
+                        [line.report_date, line.report_point,
+                            line.report_amount, line.report_untaxed],
+                        [sale.select(sale.date, where=sale.id == line.sale),
+                            sale.select(
+                                sale.point, where=sale.id == line.sale),
+                            gross, untaxed],
+                        where=line.sale.in_(sub)))
+                line = Line.__table__()
                 cursor.execute(*sale.update(
                         [sale.report_amount, sale.report_untaxed],
-                        [line.select(Sum(gross),
+                        [line.select(Sum(line.report_amount),
                                 where=line.sale == sale.id),
-                            line.select(Sum(untaxed),
+                            line.select(Sum(line.report_untaxed),
                                 where=line.sale == sale.id)],
-                        where=sale.id.in_(list(sub))))
+                        where=sale.id.in_(sub)))
 
     @classmethod
     def __setup__(cls):
@@ -129,6 +164,51 @@ class POSSale(metaclass=PoolMeta):
                     (t.date, Index.Range()),
                     where=t.state.in_(SALE_STATES) & (t.member != Null)),
                 })
+
+
+class POSSaleLine(metaclass=PoolMeta):
+    __name__ = 'sale.point.sale.line'
+
+    # The line's sale date and point and its amounts, stored when the sale
+    # is done (NULL otherwise): the product and category rankings add up
+    # the lines of a period without joining a million sales
+    report_date = fields.Date("Report Date", readonly=True)
+    report_point = fields.Many2One(
+        'sale.point', "Report Point", readonly=True)
+    report_amount = fields.Numeric(
+        "Report Amount", digits=(16, 4), readonly=True,
+        help="The amount tax included, stored when the sale is done.")
+    report_untaxed = fields.Numeric(
+        "Report Untaxed", digits=(16, 4), readonly=True,
+        help="The amount without tax, stored when the sale is done.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(
+            Index(t, (t.report_point, Index.Range()),
+                (t.report_date, Index.Range()),
+                where=t.report_date != Null))
+
+    @classmethod
+    def __register__(cls, module):
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        table_h = cls.__table_handler__(module)
+        fill = not table_h.column_exist('report_date')
+        super().__register__(module)
+        if fill:
+            # the lines of the sales done before the module was updated
+            Sale._store_report_amounts(Sale._reported_ids())
+
+    @classmethod
+    def copy(cls, lines, default=None):
+        default = default.copy() if default is not None else {}
+        for name in ['report_date', 'report_point', 'report_amount',
+                'report_untaxed']:
+            default.setdefault(name)
+        return super().copy(lines, default=default)
 
 
 class SaleReportMixin(ExcelMixin):
@@ -361,18 +441,42 @@ class RankingMixin(SaleReportMixin):
         cls._order = [('rank', 'ASC'), ('id', 'ASC')]
 
     @classmethod
+    def _line_from_where(cls, tables, ctx):
+        """The lines of the sales of the period from the amounts stored on
+        them, joined to their sale only for the staff and tier filters"""
+        line, point = tables['line'], tables['point']
+        point_where = point.company == ctx['company']
+        if ctx['shop']:
+            point_where &= point.shop == ctx['shop']
+        points = point.select(point.id, where=point_where)
+        from_ = line
+        where = (line.report_point.in_(points)
+            & (line.report_date >= ctx['from_date'])
+            & (line.report_date <= ctx['to_date']))
+        if ctx['employee'] or ctx['tier']:
+            sale = tables['sale']
+            from_ = from_.join(sale, condition=line.sale == sale.id)
+            if ctx['employee']:
+                where &= sale.employee == ctx['employee']
+            if ctx['tier']:
+                party = tables['party']
+                from_ = from_.join(
+                    party, condition=sale.member == party.id)
+                where &= party.member_tier == ctx['tier']
+        return from_, where
+
+    @classmethod
     def _ranking_columns(cls, tables, ctx):
-        sale, line = tables['sale'], tables['line']
-        gross, untaxed = line_amounts(line, ctx['digits'])
-        revenue = Sum(gross)
+        line = tables['line']
+        revenue = Sum(line.report_amount)
         total = Sum(revenue, window=Window([]))
         return [
             Literal(cls._currency(ctx)).as_('currency'),
             cls._rank(revenue).as_('rank'),
             Sum(line.quantity).as_('quantity'),
-            Count(sale.id, distinct=True).as_('tickets'),
+            Count(line.sale, distinct=True).as_('tickets'),
             revenue.as_('revenue'),
-            Sum(untaxed).as_('revenue_untaxed'),
+            Sum(line.report_untaxed).as_('revenue_untaxed'),
             divide(revenue, total, 4).as_('share'),
             ]
 
@@ -396,14 +500,13 @@ class SaleProduct(RankingMixin, ModelSQL, ModelView):
     def table_query(cls):
         ctx = report_context()
         tables = cls._tables()
-        sale, line = tables['sale'], tables['line']
-        from_ = cls._sale_from(tables, ctx).join(
-            line, condition=line.sale == sale.id)
+        line = tables['line']
+        from_, where = cls._line_from_where(tables, ctx)
         return from_.select(
             line.product.as_('id'),
             line.product.as_('product'),
             *cls._ranking_columns(tables, ctx),
-            where=cls._sale_where(tables, ctx),
+            where=where,
             group_by=[line.product])
 
 
@@ -424,18 +527,18 @@ class SaleCategory(RankingMixin, ModelSQL, ModelView):
         TemplateCategory = pool.get('product.template-product.category')
         ctx = report_context()
         tables = cls._tables()
-        sale, line = tables['sale'], tables['line']
+        line = tables['line']
         product = Product.__table__()
         rel = TemplateCategory.__table__()
-        from_ = (cls._sale_from(tables, ctx)
-            .join(line, condition=line.sale == sale.id)
+        from_, where = cls._line_from_where(tables, ctx)
+        from_ = (from_
             .join(product, condition=line.product == product.id)
             .join(rel, condition=rel.template == product.template))
         return from_.select(
             rel.category.as_('id'),
             rel.category.as_('category'),
             *cls._ranking_columns(tables, ctx),
-            where=cls._sale_where(tables, ctx),
+            where=where,
             group_by=[rel.category])
 
 
