@@ -68,10 +68,15 @@ class POSSale(metaclass=PoolMeta):
 
     @classmethod
     def __register__(cls, module):
+        pool = Pool()
+        Line = pool.get('sale.point.sale.line')
         table_h = cls.__table_handler__(module)
         fill = not table_h.column_exist('report_amount')
         super().__register__(module)
-        if fill:
+        # the lines' columns come after (registered next): then the lines
+        # fill both (a database older than both)
+        if fill and Line.__table_handler__(module).column_exist(
+                'report_date'):
             cls._store_report_amounts(cls._reported_ids())
 
     @classmethod
