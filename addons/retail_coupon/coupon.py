@@ -31,6 +31,7 @@ from trytond.model import (
     fields,
 )
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.retail_member.ledger import lock_in_place
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.rpc import RPC
@@ -341,6 +342,14 @@ class Coupon(ModelSQL, ModelView):
             raise CouponError(gettext(
                     'retail_coupon.msg_coupon_expired', code=self.code,
                     date=lang.strftime(self.valid_until)))
+
+    @classmethod
+    def lock(cls, records=None):
+        """Lock the coupon rows where they are used, waiting for the holder
+        (retail_member.ledger.lock_in_place): Tryton's lock inside a running
+        transaction can only start the whole sale again with the rows
+        locked first, so every checkout with a coupon ran twice."""
+        lock_in_place(cls, records, super().lock)
 
     @classmethod
     def use(cls, coupons, sale):

@@ -2,6 +2,7 @@
 # this repository contains the full copyright notices and license terms.
 import datetime as dt
 import functools
+import unittest
 from decimal import Decimal
 
 from trytond import backend
@@ -13,7 +14,7 @@ from trytond.modules.retail_coupon.coupon import normalize_code
 from trytond.modules.retail_coupon.exceptions import CouponError
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, ModuleTestCase, with_transaction
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 
 WEDNESDAY = dt.date(2026, 3, 11)
 THURSDAY = dt.date(2026, 3, 12)
@@ -419,6 +420,47 @@ class RetailCouponTestCase(CompanyTestMixin, ModuleTestCase):
                     [table.coupon, table.sale, table.state,
                         table.used_coupon],
                     [[coupon.id, second.id, 'used', coupon.id]]))
+
+    @unittest.skipUnless(backend.name == 'postgresql',
+        "rows are locked in place on PostgreSQL only")
+    @with_transaction()
+    def test_lock_does_not_restart_the_sale(self):
+        "A coupon locked in a running sale waits in place: no restart"
+        pool = Pool()
+        Coupon = pool.get('retail.coupon')
+        transaction = Transaction()
+
+        def setup():
+            company = create_company()
+            with set_company(company):
+                f = Fixture(company)
+                promotion = f.promotion(
+                    "20 off", kind='spend', steps=[('100', '20')])
+                coupon, = Coupon.issue(
+                    f.template(promotion), [f.member()], date=WEDNESDAY)
+            return coupon
+
+        # committed, as a coupon issued before the sale; the tables the
+        # chart locks are taken when this transaction starts
+        extras = {}
+        while True:
+            with transaction.new_transaction(**extras) as new:
+                try:
+                    coupon = setup()
+                except TransactionError as e:
+                    new.rollback()
+                    e.fix(extras)
+                    continue
+                new.commit()
+                break
+        with transaction.new_transaction() as new:
+            # the sale has done work before it takes its coupon
+            self.assertEqual(Coupon(coupon.id).state, 'available')
+            try:
+                Coupon.lock([Coupon(coupon.id)])
+            except TransactionError:
+                self.fail("the sale would be started again")
+            new.rollback()
 
     @with_fixture
     def test_second_use_by_orm(self, f):
