@@ -344,6 +344,45 @@ class RetailPosTestCase(ModuleTestCase):
         self.assertIn(product.id, delta['removed'])
 
     @with_transaction()
+    def test_catalog_delta_each_change(self):
+        "A delta has the products changed by name, price or barcode only"
+        pool = Pool()
+        Product = pool.get('product.product')
+        Template = pool.get('product.template')
+        Identifier = pool.get('product.identifier')
+        env = self._env()
+        API = self._api()
+        # the catalogue as it was yesterday
+        yesterday = dt.datetime.now() - dt.timedelta(days=1)
+        cursor = Transaction().connection.cursor()
+        for name in ['product.product', 'product.template',
+                'product.identifier', 'product.list_price',
+                'product.gross_price']:
+            table = pool.get(name).__table__()
+            cursor.execute(*table.update(
+                    [table.create_date, table.write_date],
+                    [yesterday, None]))
+        since = (dt.datetime.now() - dt.timedelta(hours=1)).isoformat()
+        delta = API.catalog(env['cashier'], env['point'], since=since)
+        self.assertEqual((delta['products'], delta['removed']), ([], []))
+
+        renamed, repriced, regrossed, scanned, recoded = env['products'][1:6]
+        Template.write([renamed.template], {'name': "Renamed"})
+        Template.write([repriced.template], {'list_price': Decimal('77')})
+        Template.write([regrossed.template], {'gross_price': Decimal('88')})
+        Identifier.create([{'product': scanned.id, 'type': 'ean',
+                    'code': '6900000000991'}])
+        Product.write([recoded], {'suffix_code': 'X'})
+        delta = API.catalog(env['cashier'], env['point'], since=since)
+        changed = {p['id']: p for p in delta['products']}
+        self.assertEqual(set(changed), {
+                renamed.id, repriced.id, regrossed.id, scanned.id,
+                recoded.id})
+        self.assertEqual(changed[renamed.id]['name'], "Renamed")
+        self.assertEqual(changed[regrossed.id]['price'], '88.00')
+        self.assertIn('6900000000991', changed[scanned.id]['barcodes'])
+
+    @with_transaction()
     def test_identify_and_summary(self):
         "A member is identified by card, phone or QR with a summary"
         env = self._env()
