@@ -72,6 +72,19 @@ def test_modules(name):
         for p in sorted(tests.glob('test_*.py'))]
 
 
+def drop_pg_database(name):
+    from urllib.parse import urlparse
+
+    import psycopg
+    uri = urlparse(PG_URI)
+    with psycopg.connect(host=uri.hostname, port=uri.port or 5432,
+            user=uri.username or None, password=uri.password,
+            dbname='postgres', autocommit=True) as conn:
+        conn.execute(psycopg.sql.SQL(
+                'DROP DATABASE IF EXISTS {} WITH (FORCE)').format(
+                psycopg.sql.Identifier(name)))
+
+
 RESULT = re.compile(r'^Ran (\d+) tests? in', re.M)
 FAILED = re.compile(
     r'^FAILED \((?:failures=(\d+))?(?:, )?(?:errors=(\d+))?'
@@ -89,6 +102,8 @@ def run_addon(name, backend, log_dir):
     if backend == 'postgresql':
         env['TRYTOND_DATABASE__URI'] = PG_URI
         env['DB_NAME'] = f'test_{name}'
+        # a database left by an interrupted run would be taken as activated
+        drop_pg_database(env['DB_NAME'])
     else:
         env['TRYTOND_DATABASE__URI'] = 'sqlite://'
         env['DB_NAME'] = ':memory:'
