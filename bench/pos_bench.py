@@ -192,6 +192,7 @@ def bulk(transaction, env, n_products, n_members):
             'ON p.template = t.id WHERE t.name LIKE %s',
             ('ean', '0', 'Bulk product %'))
         log(f'{n} products in bulk')
+    backdate_catalog(cursor)
     cursor.execute('SELECT count(*) FROM party_party WHERE is_member')
     have = cursor.fetchone()[0]
     if n_members > have:
@@ -535,6 +536,19 @@ def bench_baseline(n=15):
     return result
 
 
+CATALOG_TABLES = ['product_product', 'product_template', 'product_identifier',
+    'product_list_price', 'product_gross_price']
+
+
+def backdate_catalog(cursor):
+    """A shop's catalogue was written over the past weeks, not in the last
+    second: without this every product is within the delta's overlap"""
+    for table in CATALOG_TABLES:
+        cursor.execute(f'UPDATE {table} SET write_date = NULL, '
+            "create_date = now() - interval '1 day' - (id % 30) "
+            "* interval '1 day'")
+
+
 # ------------------------------------------------------------------ ready
 def ready_worker(out):
     from trytond.modules.retail_pos import routes
@@ -551,10 +565,20 @@ def ready_worker(out):
         ready = time.perf_counter() - t0
         results.setdefault('ready', []).append(ready)
     results['products'] = len(catalog['products'])
+    # a manager changed 20 prices since the till's last sync
+    from trytond.transaction import Transaction
+    with Transaction().start(DB, 0) as transaction:
+        cursor = transaction.connection.cursor()
+        backdate_catalog(cursor)
+        cursor.execute('UPDATE product_list_price SET write_date = now(), '
+            'list_price = list_price + 1 WHERE id IN (SELECT id FROM '
+            'product_list_price ORDER BY id LIMIT 20)')
+        transaction.commit()
     t0 = time.perf_counter()
     status, delta = api_call(pool, routes.catalog, 'GET', token,
         args={'since': catalog['cursor']})
     results['delta_ms'] = round((time.perf_counter() - t0) * 1000, 1)
+    results['delta_products'] = len(delta['products'])
     identify = []
     from trytond.transaction import Transaction
     with Transaction().start(DB, 0, readonly=True) as transaction:
@@ -588,6 +612,7 @@ def bench_ready():
         'catalog_bytes': results['catalog_bytes'],
         'ready_ms': [round(t * 1000) for t in results['ready']],
         'delta_catalog_ms': results['delta_ms'],
+        'delta_products': results['delta_products'],
         }
     print(json.dumps(out), flush=True)
     ident = stats(results['identify'],

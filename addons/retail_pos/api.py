@@ -14,7 +14,7 @@ import re
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
-from sql import Literal, Null, Union
+from sql import Literal, Null
 from sql.aggregate import Count, Max, Sum
 from sql.conditionals import Coalesce
 
@@ -493,27 +493,14 @@ class PosAPI(Model):
                 & (trans.value != '') & (trans.value != Null)))
         where = Literal(True)
         if not full:
-            # the products with a change since the cursor, found table by
-            # table (each a small scan) before anything is joined: an OR of
-            # the stamps over the joined tables reads the whole catalogue
             since_ = start - CATALOG_OVERLAP
-            p2, t2, g2 = Product.__table__(), Template.__table__(), \
-                GrossPrice.__table__()
-            l2, i2 = ListPrice.__table__(), Identifier.__table__()
-            changed = Union(
-                p2.select(p2.id, where=stamp(p2) > since_),
-                p2.join(t2, condition=p2.template == t2.id).select(
-                    p2.id, where=stamp(t2) > since_),
-                g2.select(g2.product, where=(stamp(g2) > since_)
-                    & (g2.company == company.id) & (g2.product != Null)),
-                p2.join(g2, condition=(g2.template == p2.template)
-                    & (g2.product == Null)).select(p2.id,
-                    where=(stamp(g2) > since_) & (g2.company == company.id)),
-                p2.join(l2, condition=l2.template == p2.template).select(
-                    p2.id,
-                    where=(stamp(l2) > since_) & (l2.company == company.id)),
-                i2.select(i2.product, where=stamp(i2) > since_))
-            where = product.id.in_(changed)
+            changed_templates = identifier.select(
+                identifier.product, where=stamp(identifier) > since_)
+            where = ((stamp(product) > since_) | (stamp(template) > since_)
+                | (Coalesce(stamp(gross), since_) > since_)
+                | (Coalesce(stamp(gross_t), since_) > since_)
+                | (Coalesce(stamp(lprice), since_) > since_)
+                | product.id.in_(changed_templates))
         columns = [
             product.id, Coalesce(trans.value, template.name),
             product.code, template.type, template.id,
