@@ -622,10 +622,97 @@ def bench_ready():
     return [out, ident]
 
 
+def profile_worker(n_sales, out, seed=7):
+    """n_sales mixed checkouts of one till under cProfile: where the time
+    of a checkout goes (functions, SQL queries per sale)"""
+    import cProfile
+    import pstats
+
+    from trytond.modules.retail_pos import routes
+    pool = start_pool()
+    info = json.load(open(info_path()))
+    token = info['tokens'][0]
+    rnd = random.Random(seed)
+    queries = [0]
+
+    def sale(profiler=None):
+        member = rnd.choice(info['members'])
+        kind = rnd.choice(['cash', 'wallet', 'points'])
+        cart = make_cart(info, rnd, member=member)
+        status, quote = api_call(pool, routes.quote, 'POST', token, cart)
+        assert status == 200, quote
+        pay(cart, info, Decimal(quote['total']), kind)
+        if profiler:
+            profiler.enable()
+        t0 = time.perf_counter()
+        status, answer = api_call(pool, routes.checkout, 'POST', token, cart)
+        elapsed = time.perf_counter() - t0
+        if profiler:
+            profiler.disable()
+        return status, elapsed
+
+    from trytond.backend.postgresql import database as pgdb
+    counting = [False]
+    execute = pgdb.LoggingCursor.execute
+
+    def counted(self, *args, **kwargs):
+        if counting[0]:
+            queries[0] += 1
+        return execute(self, *args, **kwargs)
+    pgdb.LoggingCursor.execute = counted
+    for _ in range(5):
+        sale()
+    times = []
+    counting[0] = True
+    for _ in range(n_sales):
+        status, elapsed = sale()
+        if status == 200:
+            times.append(elapsed)
+    counting[0] = False
+    n_ok = len(times)
+    n_queries = queries[0]
+    profiler = cProfile.Profile()
+    for _ in range(n_sales):
+        sale(profiler)
+    stats = pstats.Stats(profiler)
+    if os.environ.get('PROFILE_OUT'):
+        # for pstats / snakeviz: python -m pstats FILE
+        stats.dump_stats(os.environ['PROFILE_OUT'])
+    rows = []
+    for (filename, line, name), (_, nc, tt, ct, _) in \
+            stats.stats.items():
+        rows.append((ct, tt, nc, '%s:%d(%s)' % (
+                    filename.split('site-packages/')[-1].split(
+                        '/work/main/')[-1], line, name)))
+    out.put({
+            'sales': n_ok,
+            'p50_ms': round(statistics.median(times) * 1000, 1),
+            'queries_per_sale': round(n_queries / max(n_ok, 1), 1),
+            'cumulative_ms_per_sale': [
+                (round(ct * 1000 / n_sales, 2), f)
+                for ct, tt, nc, f in sorted(rows, reverse=True)[:60]],
+            'own_ms_per_sale': [
+                (round(tt * 1000 / n_sales, 2), nc // n_sales, f)
+                for ct, tt, nc, f in sorted(
+                    rows, key=lambda r: r[1], reverse=True)[:40]],
+            })
+
+
+def bench_profile(n_sales=30):
+    ctx = mp.get_context('spawn')
+    queue = ctx.Queue()
+    proc = ctx.Process(target=profile_worker, args=(n_sales, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('phase', nargs='?', default='all',
-        choices=['all', 'setup', 'measure', 'checkout', 'baseline', 'ready'],
+        choices=['all', 'setup', 'measure', 'checkout', 'baseline', 'ready',
+            'profile'],
         help='measure: all but setup (on the database of a previous setup)')
     parser.add_argument('--products', type=int, default=20000)
     parser.add_argument('--members', type=int, default=100000)
@@ -650,6 +737,8 @@ def main():
         report['checkout'] = bench_checkout(args.sales, args.think)
     if args.phase in {'all', 'measure', 'baseline'}:
         report['baseline'] = bench_baseline(args.baseline_sales)
+    if args.phase == 'profile':
+        report['profile'] = bench_profile(args.sales)
     if 'checkout' in report and 'baseline' in report:
         report['ratio_baseline_p50_over_api_p50_1_terminal'] = round(
             report['baseline']['p50_ms'] / report['checkout'][0]['p50_ms'],
