@@ -1,11 +1,39 @@
 # This file is part of Huiyuan.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+from collections import defaultdict
+from decimal import ROUND_HALF_EVEN, Decimal
+
 from trytond.model import Workflow, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .ledger import lock_in_place
+
+AMOUNT_FIELDS = ['total_tax', 'total', 'amount_paid', 'amount_to_pay']
+
+
+def _company_currencies(from_, id_column, company_column, records):
+    """{record id: currency id of the company}: from_ holds id_column and
+    company_column"""
+    Company = Pool().get('company.company')
+    company = Company.__table__()
+    cursor = Transaction().connection.cursor()
+    result = {}
+    for sub_ids in grouped_slice(records):
+        cursor.execute(*from_
+            .join(company, condition=company_column == company.id)
+            .select(id_column, company.currency,
+                where=id_column.in_([int(r) for r in sub_ids])))
+        result.update(cursor)
+    return result
+
+
+def _decimal(value):
+    if value is None:
+        return Decimal(0)
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 class POS(metaclass=PoolMeta):
@@ -42,6 +70,83 @@ class POSSale(metaclass=PoolMeta):
         states={
             'readonly': Eval('state') != 'open',
             })
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        for name in AMOUNT_FIELDS:
+            getattr(cls, name).getter = 'get_amounts'
+        cls.currency.getter = 'get_currency'
+
+    @classmethod
+    def get_currency(cls, sales, name):
+        "The company's currency, in one query (a read of each company else)"
+        sale = cls.__table__()
+        return _company_currencies(sale, sale.id, sale.company, sales)
+
+    @classmethod
+    def get_amounts(cls, sales, names):
+        """The totals of stored sales in three queries.
+
+        sale_point computes them with on_change_with_*, through the ORM:
+        the lines, each line's currency, the payments, a read each.  The
+        sale's validation needs them after every write of a sale (three
+        times per checkout), so they were a fifth of a checkout.  The
+        figures are the same: each line's untaxed and gross amounts
+        rounded to the currency (half even), the tax their difference."""
+        pool = Pool()
+        Line = pool.get('sale.point.sale.line')
+        Payment = pool.get('sale.point.payment')
+        Company = pool.get('company.company')
+        Currency = pool.get('currency.currency')
+        cursor = Transaction().connection.cursor()
+        sale, line, payment = (
+            cls.__table__(), Line.__table__(), Payment.__table__())
+        company, currency = Company.__table__(), Currency.__table__()
+        factor = {}
+        lines = defaultdict(list)
+        paid = defaultdict(Decimal)
+        for sub_ids in grouped_slice(sales):
+            ids = [int(s) for s in sub_ids]
+            cursor.execute(*sale
+                .join(company, condition=sale.company == company.id)
+                .join(currency, condition=company.currency == currency.id)
+                .select(sale.id, currency.rounding,
+                    where=sale.id.in_(ids)))
+            factor.update((i, _decimal(r)) for i, r in cursor)
+            cursor.execute(*line.select(line.sale, line.quantity,
+                    line.unit_list_price, line.unit_gross_price,
+                    where=line.sale.in_(ids)))
+            for sale_id, quantity, unit_list, unit_gross in cursor:
+                lines[sale_id].append((quantity, unit_list, unit_gross))
+            cursor.execute(*payment.select(payment.sale, payment.amount,
+                    where=payment.sale.in_(ids)))
+            for sale_id, amount in cursor:
+                paid[sale_id] += _decimal(amount)
+        def round_(amount, rounding):
+            if not rounding:
+                return amount
+            return Currency._round(amount, rounding, ROUND_HALF_EVEN)
+
+        result = {n: {} for n in names}
+        for record in sales:
+            rounding = factor.get(record.id)
+            total = tax = Decimal(0)
+            for quantity, unit_list, unit_gross in lines[record.id]:
+                quantity = Decimal(str(quantity or 0))
+                gross = round_(quantity * _decimal(unit_gross), rounding)
+                untaxed = round_(quantity * _decimal(unit_list), rounding)
+                total += gross
+                tax += round_(gross - untaxed, rounding)
+            values = {
+                'total_tax': tax,
+                'total': total,
+                'amount_paid': paid[record.id],
+                'amount_to_pay': total - paid[record.id],
+                }
+            for name in names:
+                result[name][record.id] = values[name]
+        return result
 
     @fields.depends('member_card', 'member')
     def on_change_member_card(self):
@@ -91,6 +196,22 @@ class POSSale(metaclass=PoolMeta):
 class POSSaleLine(metaclass=PoolMeta):
     __name__ = 'sale.point.sale.line'
 
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.currency.getter = 'get_currency'
+
+    @classmethod
+    def get_currency(cls, lines, name):
+        """The currency of the sale's company in one query: the amounts of a
+        line round to it, and the ORM read it line by line through the sale
+        and its company"""
+        Sale = Pool().get('sale.point.sale')
+        line, sale = cls.__table__(), Sale.__table__()
+        return _company_currencies(
+            line.join(sale, condition=line.sale == sale.id),
+            line.id, sale.company, lines)
+
     def paid_in_advance(self):
         """Whether a balance bought earlier pays the line (a count card's
         service): it takes no promotion and earns no points, the purchase
@@ -107,3 +228,4 @@ class POSSaleLine(metaclass=PoolMeta):
         if location is None and self.quantity < 0:
             location = self.sale.point.storage_location
         return location
+

@@ -1049,11 +1049,15 @@ class PosAPI(Model):
         Staff = pool.get('retail.commission.line.staff')
         Employee = pool.get('company.employee')
         Tax = pool.get('account.tax')
+        Product = pool.get('product.product')
+        # the taxes of every product in one read (a read per line else)
+        with Transaction().set_context(company=point.company.id):
+            products = Product.browse({int(ln[0]) for ln in lines})
+            taxes_of = {p.id: p.customer_taxes_used for p in products}
         records = []
         for product, quantity, unit, _, values in lines:
             line = Line(sale=sale, product=product, quantity=quantity)
-            with Transaction().set_context(company=point.company.id):
-                taxes = product.customer_taxes_used
+            taxes = taxes_of[product.id]
             if point.tax_included:
                 line.unit_gross_price = unit
                 line.unit_list_price = round_price(

@@ -119,6 +119,45 @@ class RetailPosTestCase(ModuleTestCase):
         self.assertIn('member', receipt)
 
     @with_transaction()
+    def test_sale_totals_as_sale_point(self):
+        "The totals read from SQL are sale_point's, to the half cent"
+        env = self._env()
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        Line = pool.get('sale.point.sale.line')
+        Payment = pool.get('sale.point.payment')
+        products = env['products']
+        sale = Sale(company=env['company'], point=env['point'],
+            employee=env['employee'])
+        sale.save()
+        # half cents round to even: 0.125 down, -0.135 away from zero
+        Line.save([
+                Line(sale=sale, product=products[1], quantity=1,
+                    unit_list_price=Decimal('0.1100'),
+                    unit_gross_price=Decimal('0.1250')),
+                Line(sale=sale, product=products[2], quantity=2,
+                    unit_list_price=Decimal('0.0550'),
+                    unit_gross_price=Decimal('0.0625')),
+                Line(sale=sale, product=products[3], quantity=-3,
+                    unit_list_price=Decimal('0.0400'),
+                    unit_gross_price=Decimal('0.0450')),
+                ])
+        Payment.save([Payment(sale=sale, method=env['methods']['card'],
+                    amount=Decimal('0.05'))])
+        sale = Sale(sale.id)
+        read, = Sale.read([sale.id],
+            ['total', 'total_tax', 'amount_paid', 'amount_to_pay'])
+        self.assertEqual(read['total'], sale.on_change_with_total())
+        self.assertEqual(read['total_tax'], sale.on_change_with_total_tax())
+        self.assertEqual(read['amount_paid'], Decimal('0.05'))
+        self.assertEqual(read['amount_to_pay'],
+            sale.on_change_with_amount_to_pay())
+        # 0.12 + 0.12 - 0.14
+        self.assertEqual(read['total'], Decimal('0.10'))
+        self.assertEqual(sale.lines[0].currency, env['company'].currency)
+        self.assertEqual(sale.currency, env['company'].currency)
+
+    @with_transaction()
     def test_mixed_payments_with_change(self):
         "Bank card, then cash with change; an underpaid sale is refused"
         env = self._env()
