@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Benchmark of the POS API (retail_pos) on PostgreSQL, printing JSON.
 
-    bench/pos_bench.py [all|setup|measure|checkout|baseline|ready] [options]
+    bench/pos_bench.py [all|setup|measure|checkout|baseline|ready|profile]
+        [options]
 
 - setup: a database (DB_NAME, default bench_pos_api) with retail_pos and its
   dependencies, 8 tills (each its own strict sequence), 20 products for the
@@ -14,6 +15,9 @@
   (processes), p50/p95; then the same with Tryton's plain sale_point flow
   (create, pay, process, post: what design.md measured) in the same run, and
   the ratio.
+- profile: one till's checkouts under cProfile: p50 without the profiler,
+  SQL queries per checkout, the functions by cumulative and own time per
+  checkout (PROFILE_OUT=file also writes the pstats file).
 - ready: POS ready time: config + the full catalogue (20k products) as the
   browser loads them (JSON encoded), and a member identified on demand among
   100k members.
