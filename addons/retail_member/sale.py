@@ -12,6 +12,9 @@ from trytond.transaction import Transaction
 from .ledger import lock_in_place
 
 AMOUNT_FIELDS = ['total_tax', 'total', 'amount_paid', 'amount_to_pay']
+LINE_AMOUNT_FIELDS = ['unit_price', 'amount', 'currency']
+# ids per query (SQLite takes at most 999 parameters)
+IN_MAX = 500
 
 
 def _company_currencies(from_, id_column, company_column, records):
@@ -21,13 +24,21 @@ def _company_currencies(from_, id_column, company_column, records):
     company = Company.__table__()
     cursor = Transaction().connection.cursor()
     result = {}
-    for sub_ids in grouped_slice(records):
+    for sub_ids in grouped_slice(records, IN_MAX):
         cursor.execute(*from_
             .join(company, condition=company_column == company.id)
             .select(id_column, company.currency,
                 where=id_column.in_([int(r) for r in sub_ids])))
         result.update(cursor)
     return result
+
+
+def _round(amount, rounding):
+    "Round as currency.round does (half even); no rounding: as is"
+    if not rounding:
+        return amount
+    return Pool().get('currency.currency')._round(
+        amount, rounding, ROUND_HALF_EVEN)
 
 
 def _decimal(value):
@@ -106,7 +117,7 @@ class POSSale(metaclass=PoolMeta):
         factor = {}
         lines = defaultdict(list)
         paid = defaultdict(Decimal)
-        for sub_ids in grouped_slice(sales):
+        for sub_ids in grouped_slice(sales, IN_MAX):
             ids = [int(s) for s in sub_ids]
             cursor.execute(*sale
                 .join(company, condition=sale.company == company.id)
@@ -123,21 +134,16 @@ class POSSale(metaclass=PoolMeta):
                     where=payment.sale.in_(ids)))
             for sale_id, amount in cursor:
                 paid[sale_id] += _decimal(amount)
-        def round_(amount, rounding):
-            if not rounding:
-                return amount
-            return Currency._round(amount, rounding, ROUND_HALF_EVEN)
-
         result = {n: {} for n in names}
         for record in sales:
             rounding = factor.get(record.id)
             total = tax = Decimal(0)
             for quantity, unit_list, unit_gross in lines[record.id]:
                 quantity = Decimal(str(quantity or 0))
-                gross = round_(quantity * _decimal(unit_gross), rounding)
-                untaxed = round_(quantity * _decimal(unit_list), rounding)
+                gross = _round(quantity * _decimal(unit_gross), rounding)
+                untaxed = _round(quantity * _decimal(unit_list), rounding)
                 total += gross
-                tax += round_(gross - untaxed, rounding)
+                tax += _round(gross - untaxed, rounding)
             values = {
                 'total_tax': tax,
                 'total': total,
@@ -199,18 +205,53 @@ class POSSaleLine(metaclass=PoolMeta):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls.currency.getter = 'get_currency'
+        for name in LINE_AMOUNT_FIELDS:
+            getattr(cls, name).getter = 'get_amounts'
 
     @classmethod
-    def get_currency(cls, lines, name):
-        """The currency of the sale's company in one query: the amounts of a
-        line round to it, and the ORM read it line by line through the sale
-        and its company"""
-        Sale = Pool().get('sale.point.sale')
-        line, sale = cls.__table__(), Sale.__table__()
-        return _company_currencies(
-            line.join(sale, condition=line.sale == sale.id),
-            line.id, sale.company, lines)
+    def get_amounts(cls, lines, names):
+        """The unit price, amount and currency of stored lines in one query.
+
+        sale_point reads them line by line through the sale, its point and
+        its company; receipts, points and reports ask for them after every
+        write.  The figures are sale_point's: the gross unit price on a till
+        with taxes included (else the list price), the amount rounded to
+        the currency (half even)."""
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        Point = pool.get('sale.point')
+        Company = pool.get('company.company')
+        Currency = pool.get('currency.currency')
+        line, sale, point = (
+            cls.__table__(), Sale.__table__(), Point.__table__())
+        company, currency = Company.__table__(), Currency.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {n: {} for n in names}
+        for sub_ids in grouped_slice(lines, IN_MAX):
+            cursor.execute(*line
+                .join(sale, condition=line.sale == sale.id)
+                .join(point, 'LEFT', condition=sale.point == point.id)
+                .join(company, condition=sale.company == company.id)
+                .join(currency, condition=company.currency == currency.id)
+                .select(line.id, line.quantity, line.unit_list_price,
+                    line.unit_gross_price, point.id, point.tax_included,
+                    currency.id, currency.rounding,
+                    where=line.id.in_([int(r) for r in sub_ids])))
+            for (line_id, quantity, unit_list, unit_gross, point_id,
+                    tax_included, currency_id, rounding) in cursor:
+                unit = None
+                if point_id:
+                    unit = unit_gross if tax_included else unit_list
+                    unit = _decimal(unit) if unit is not None else None
+                amount = Decimal(str(quantity or 0)) * (unit or Decimal(0))
+                values = {
+                    'unit_price': unit,
+                    'amount': _round(amount, _decimal(rounding)),
+                    'currency': currency_id,
+                    }
+                for name in names:
+                    result[name][line_id] = values[name]
+        return result
 
     def paid_in_advance(self):
         """Whether a balance bought earlier pays the line (a count card's

@@ -22,6 +22,7 @@ from trytond.config import config
 from trytond.i18n import gettext
 from trytond.model import Model
 from trytond.modules.product import round_price
+from trytond.modules.retail_member.exchange import bulk_create
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 
@@ -771,6 +772,12 @@ class PosAPI(Model):
                     or not product.template.active):
                 raise pos_error('msg_unknown_product', 'product_not_found',
                     404, field='lines[%d].product_id' % line['index'])
+            unit = product.sale_uom
+            if round(line['quantity'], unit.digits) != line['quantity']:
+                raise pos_error('msg_quantity_digits', 'invalid_quantity',
+                    field='lines[%d].quantity' % line['index'],
+                    product=product.rec_name, unit=unit.rec_name,
+                    digits=unit.digits)
             line['product'] = product
         cls._prefetch_prices(point, products.values())
         return result
@@ -1054,23 +1061,33 @@ class PosAPI(Model):
         with Transaction().set_context(company=point.company.id):
             products = Product.browse({int(ln[0]) for ln in lines})
             taxes_of = {p.id: p.customer_taxes_used for p in products}
-        records = []
+        vlist = []
         for product, quantity, unit, _, values in lines:
-            line = Line(sale=sale, product=product, quantity=quantity)
             taxes = taxes_of[product.id]
             if point.tax_included:
-                line.unit_gross_price = unit
-                line.unit_list_price = round_price(
+                gross = unit
+                listed = round_price(
                     Tax.reverse_compute(unit, taxes, date=sale.date))
             else:
-                line.unit_list_price = unit
+                listed = unit
                 tax = sum((t['amount'] for t in Tax.compute(
                                 taxes, unit, 1, date=sale.date)), ZERO)
-                line.unit_gross_price = round_price(unit + tax)
-            for key, value in values.items():
-                setattr(line, key, value)
-            records.append(line)
-        Line.save(records)
+                gross = round_price(unit + tax)
+            vlist.append(dict(values, sale=sale, product=product,
+                    quantity=quantity, unit_list_price=listed,
+                    unit_gross_price=gross))
+        if any(values for *_, values in lines):
+            # refunds link their original lines: Tryton checks those
+            records = [Line(**v) for v in vlist]
+            Line.save(records)
+        else:
+            # the values come from the quote, which checked the products
+            # (salable, active, the unit's decimals) and priced them: one
+            # INSERT without the per-record validation of the ORM, the
+            # database enforcing the rest
+            records = Line.browse(bulk_create(Line, [dict(v,
+                            sale=sale.id, product=v['product'].id)
+                        for v in vlist]))
         staff = []
         for record, (_, _, _, staff_ids, _) in zip(records, lines):
             if not staff_ids:

@@ -119,6 +119,37 @@ class RetailPosTestCase(ModuleTestCase):
         self.assertIn('member', receipt)
 
     @with_transaction()
+    def test_quantity_decimals_of_the_unit(self):
+        "A product sold by the unit takes whole quantities, and says so"
+        env = self._env()
+        API = self._api()
+        product = env['products'][1]
+        self.assertEqual(product.sale_uom.digits, 0)
+        for quantity in [1.5, 0, -2, 'two', True]:
+            cart = self._cart(env, lines=[
+                    {'product_id': product.id, 'quantity': quantity}])
+            cart['payments'] = [{'method_id': env['methods']['cash'].id,
+                    'amount': '1000.00'}]
+            for call in [API.quote, API.checkout]:
+                with self.assertRaises(PosError) as cm:
+                    call(env['cashier'], env['point'], cart)
+                self.assertEqual(cm.exception.code, 'invalid_quantity')
+                self.assertEqual(cm.exception.field, 'lines[0].quantity')
+        with self.assertRaises(PosError) as cm:
+            API.quote(env['cashier'], env['point'], self._cart(env, lines=[
+                        {'product_id': product.id, 'quantity': 1.5}]))
+        self.assertIn(product.rec_name, cm.exception.message)
+        self.assertIn('0', cm.exception.message)
+        self.assertEqual(self._sale_count(), 0)
+        # three units are fine
+        cart = self._cart(env, lines=[
+                {'product_id': product.id, 'quantity': 3}])
+        cart['payments'] = [{'method_id': env['methods']['cash'].id,
+                'amount': '1000.00'}]
+        result = API.checkout(env['cashier'], env['point'], cart)
+        self.assertEqual(result['receipt']['lines'][0]['qty'], '3')
+
+    @with_transaction()
     def test_sale_totals_as_sale_point(self):
         "The totals read from SQL are sale_point's, to the half cent"
         env = self._env()
@@ -155,6 +186,13 @@ class RetailPosTestCase(ModuleTestCase):
         # 0.12 + 0.12 - 0.14
         self.assertEqual(read['total'], Decimal('0.10'))
         self.assertEqual(sale.lines[0].currency, env['company'].currency)
+        self.assertTrue(env['point'].tax_included)
+        lines = Line.read([ln.id for ln in sale.lines],
+            ['unit_price', 'amount', 'unit_gross_price'])
+        self.assertEqual(
+            [(ln['unit_price'], ln['amount']) for ln in lines],
+            [(ln['unit_gross_price'], amount) for ln, amount in zip(lines, [
+                        Decimal('0.12'), Decimal('0.12'), Decimal('-0.14')])])
         self.assertEqual(sale.currency, env['company'].currency)
 
     @with_transaction()
