@@ -3,41 +3,16 @@
 """Real concurrent transactions on PostgreSQL: tills redeeming from one
 count card at the same moment never use more than is left, and a request
 replayed by several tills at once is booked once."""
-import random
 import threading
-import time
 import unittest
 
 from trytond import backend
 from trytond.modules.retail_count_card.exceptions import CountCardError
+from trytond.modules.retail_member.tests.tools import run_in_transaction
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, USER, activate_module, drop_db
-from trytond.transaction import Transaction, TransactionError
+from trytond.tests.test_tryton import activate_module, drop_db
 
-
-def run(func, context=None, retries=100):
-    """Run func in its own transaction the way the dispatcher does:
-    restart with the records locked first, retry on lock conflicts."""
-    extras = {}
-    for _ in range(retries):
-        try:
-            with Transaction().start(
-                    DB_NAME, USER, context=context or {},
-                    **extras) as transaction:
-                try:
-                    result = func()
-                except TransactionError as e:
-                    transaction.rollback()
-                    e.fix(extras)
-                    continue
-                except Exception:
-                    transaction.rollback()
-                    raise
-                transaction.commit()
-                return result
-        except backend.DatabaseOperationalError:
-            time.sleep(random.uniform(0.005, 0.05))
-    raise RuntimeError("too many retries")
+run = run_in_transaction
 
 
 @unittest.skipUnless(backend.name == 'postgresql',

@@ -4,42 +4,18 @@
 wallet at the same moment never overspend, and a request replayed by
 several terminals at once is booked once."""
 import datetime as dt
-import random
 import threading
-import time
 import unittest
 from decimal import Decimal
 
 from trytond import backend
+from trytond.modules.retail_member.tests.tools import run_in_transaction
 from trytond.modules.retail_wallet.exceptions import InsufficientBalanceError
 from trytond.pool import Pool
-from trytond.tests.test_tryton import DB_NAME, USER, activate_module, drop_db
-from trytond.transaction import Transaction, TransactionError
+from trytond.tests.test_tryton import activate_module, drop_db
+from trytond.transaction import Transaction
 
-
-def run(func, context=None, retries=100):
-    """Run func in its own transaction the way the dispatcher does:
-    restart with the records locked first, retry on lock conflicts."""
-    extras = {}
-    for _ in range(retries):
-        try:
-            with Transaction().start(
-                    DB_NAME, USER, context=context or {},
-                    **extras) as transaction:
-                try:
-                    result = func()
-                except TransactionError as e:
-                    transaction.rollback()
-                    e.fix(extras)
-                    continue
-                except Exception:
-                    transaction.rollback()
-                    raise
-                transaction.commit()
-                return result
-        except backend.DatabaseOperationalError:
-            time.sleep(random.uniform(0.005, 0.05))
-    raise RuntimeError("too many retries")
+run = run_in_transaction
 
 
 @unittest.skipUnless(backend.name == 'postgresql',
