@@ -546,11 +546,14 @@ CATALOG_TABLES = ['product_product', 'product_template', 'product_identifier',
 
 def backdate_catalog(cursor):
     """A shop's catalogue was written over the past weeks, not in the last
-    second: without this every product is within the delta's overlap"""
+    second: without this every product is within the delta's overlap.
+    One row a minute: rows sharing the newest stamp would all be sent
+    again by every delta (the overlap re-sends what changed at the
+    cursor)"""
     for table in CATALOG_TABLES:
         cursor.execute(f'UPDATE {table} SET write_date = NULL, '
-            "create_date = now() - interval '1 day' - (id % 30) "
-            "* interval '1 day'")
+            "create_date = now() - interval '1 day' - id "
+            "* interval '1 minute'")
 
 
 # ------------------------------------------------------------------ ready
