@@ -7,7 +7,9 @@ Run by data/demo.py (seed_areas) when retail_pos is activated; idempotent.
 - POS kinds on the demo payment methods (bank card, WeChat Pay, Alipay);
 - a points payment method (积分抵现 Points);
 - a second till, 2号收银台 Till 2, with its own strict sequence (tills never
-  wait on each other's numbering).
+  wait on each other's numbering);
+- a cash over and short account (1901.9) and transfer type on every till:
+  the cashier's over or short at closing is booked.
 """
 MODULES = ('retail_pos',)
 PIN = '1234'
@@ -49,6 +51,8 @@ def seed(ctx):
         till.save()
         points.append(till)
 
+    seed_difference_type(accounts, points)
+
     for login in ['admin', 'cashier', 'manager', 'manager_en', 'accountant']:
         users = User.find([('login', '=', login)])
         if not users or Cashier.find([('user', '=', users[0].id)]):
@@ -62,3 +66,32 @@ def seed(ctx):
             default_point=points[0] if points else None)
         cashier.new_pin = PIN
         cashier.save()
+
+
+def seed_difference_type(accounts, points):
+    "The cashier's over or short at closing, booked on every till"
+    from proteus import Model
+    Account = Model.get('account.account')
+    Journal = Model.get('account.journal')
+    TransferType = Model.get('sale.point.cash.transfer.type')
+    account = Account.find([('code', '=', '1901.9')], limit=1)
+    if account:
+        account, = account
+    else:
+        account, = accounts['expense'].duplicate(default={
+                'code': '1901.9',
+                'name': '现金长短款 Cash over and short',
+                })
+    types = TransferType.find([('account', '=', account.id)], limit=1)
+    if types:
+        type_, = types
+    else:
+        journal, = Journal.find([('type', '=', 'cash')], limit=1)
+        type_ = TransferType(name='现金长短款 Cash over and short',
+            journal=journal, account=account)
+        type_.save()
+    for point in points:
+        if not point.retail_pos_difference_type:
+            point.retail_pos_difference_type = type_
+            point.save()
+

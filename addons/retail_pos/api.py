@@ -385,6 +385,9 @@ class PosAPI(Model):
                 payments.append({'label': line['name'] + ' '
                         + _text('msg_rc_difference'),
                         'amount': line['difference']})
+        if report.get('cash_difference_booked') is not None:
+            payments.append({'label': _text('msg_rc_difference_booked'),
+                    'amount': report['cash_difference_booked']})
         rows.append([_text('msg_rc_sales_count'), str(report['sales_count'])])
         rows.append([_text('msg_rc_refunds'), '%s / %s' % (
                     report['refunds_count'], report['refunds_total'])])
@@ -409,14 +412,35 @@ class PosAPI(Model):
 
     @classmethod
     def session_close(cls, cashier, point, data):
-        Session = Pool().get('sale.point.cash.session')
+        pool = Pool()
+        Session = pool.get('sale.point.cash.session')
+        Transfer = pool.get('sale.point.cash.transfer')
         session = cls._current_session(point)
         counted = cls._methods_amounts(
             point, (data or {}).get('counted'), 'counted')
         report = cls.session_report(cashier, point, counted=counted,
             session=session)
-        # Tryton's close checks the cash balance; the counted amounts and
-        # their differences are the handover report's
+        # the cash counted minus the cash expected since the opening count
+        # (the float, cash sales and top-ups): the shift's over or short
+        differences = [Decimal(line['difference'])
+            for line in report['methods']
+            if line['kind'] == 'cash' and line['difference'] is not None]
+        booked = None
+        if differences and point.retail_pos_difference_type:
+            booked = sum(differences, ZERO)
+            if booked:
+                Transfer.save([Transfer(point=point, session=session,
+                            type=point.retail_pos_difference_type,
+                            amount=booked)])
+                session = Session(session.id)
+        report['cash_difference_booked'] = (
+            money(booked, point.company.currency)
+            if booked is not None else None)
+        report['receipt'] = cls._report_receipt(
+            report, point, point.company.currency)
+        # Tryton's close checks that the end amount is the start amount and
+        # the session's cash (payments and transfers, the difference among
+        # them); the counted amounts are the handover report's
         session.end_amount = session.start_amount + session.balance
         session.retail_pos_closed_by = cashier.user
         session.retail_pos_closed_at = dt.datetime.now()

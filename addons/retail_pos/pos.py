@@ -373,6 +373,19 @@ class POSPaymentCountCard(metaclass=PoolMeta):
         domain._then_statement.append(('count_card', '=', True))
 
 
+class POS(metaclass=PoolMeta):
+    __name__ = 'sale.point'
+
+    retail_pos_difference_type = fields.Many2One(
+        'sale.point.cash.transfer.type', "Cash Difference",
+        ondelete='RESTRICT',
+        domain=[('company', '=', Eval('company', -1))],
+        help="The transfer type that books the cashier's over or short at "
+        "closing: the cash counted minus the cash expected since the opening "
+        "count (its account: cash over and short).\n"
+        "Empty: the difference is only shown in the handover report.")
+
+
 class CashSession(metaclass=PoolMeta):
     __name__ = 'sale.point.cash.session'
 

@@ -390,11 +390,74 @@ class RetailPosTestCase(ModuleTestCase):
                     str(card.id): str(price)}})['report']
         by_method = {m['method_id']: m for m in closed['methods']}
         self.assertEqual(by_method[cash.id]['difference'], '-1.00')
+        # no cash difference type on the till: shown, not booked
+        self.assertIsNone(closed['cash_difference_booked'])
         self.assertEqual(closed['session']['state'], 'closed')
         self.assertTrue(closed['receipt']['payments'])
         with self.assertRaises(PosError) as cm:
             API.session_report(env['cashier'], env['point'])
         self.assertEqual(cm.exception.code, 'no_session')
+
+    @with_transaction()
+    def test_session_close_books_the_cash_difference(self):
+        "The cashier's over or short is booked as a cash transfer, then posted"
+        env = self._env()
+        API = self._api()
+        pool = Pool()
+        Account = pool.get('account.account')
+        Journal = pool.get('account.journal')
+        TransferType = pool.get('sale.point.cash.transfer.type')
+        Transfer = pool.get('sale.point.cash.transfer')
+        Session = pool.get('sale.point.cash.session')
+        cash = env['methods']['cash']
+        point = env['point']
+        expense, = Account.search([('type.expense', '=', True)], limit=1)
+        journal, = Journal.search([('type', '=', 'cash')], limit=1)
+        over_short = TransferType(name="Cash over and short",
+            journal=journal, account=expense, company=env['company'])
+        over_short.save()
+        point.retail_pos_difference_type = over_short
+        point.save()
+
+        def sell_and_close(counted):
+            API.session_open(env['cashier'], point,
+                {'float': {str(cash.id): '100.00'}})
+            product = env['products'][1]
+            price = product.gross_price_used
+            cart = self._cart(env, lines=[
+                    {'product_id': product.id, 'quantity': 1}])
+            cart['payments'] = [{'method_id': cash.id, 'amount': str(price)}]
+            API.checkout(env['cashier'], point, cart)
+            session = API._current_session(point)
+            report = API.session_close(env['cashier'], point, {
+                    'counted': {str(cash.id): str(counted + price)}})
+            return Session(session.id), report['report']
+
+        # 2.50 short: the drawer holds the float and the sale, less 2.50
+        session, report = sell_and_close(Decimal('97.50'))
+        self.assertEqual(report['cash_difference_booked'], '-2.50')
+        self.assertIn({'label': 'Cash difference booked', 'amount': '-2.50'},
+            report['receipt']['payments'])
+        transfer, = Transfer.search([('session', '=', session.id)])
+        self.assertEqual(
+            (transfer.type, transfer.amount), (over_short, Decimal('-2.50')))
+        self.assertEqual(session.state, 'closed')
+        self.assertEqual(session.end_amount - session.start_amount,
+            session.balance)
+        # posted with the session: cash credited, over and short debited
+        Session.post([session])
+        transfer = Transfer(transfer.id)
+        self.assertEqual(transfer.state, 'posted')
+        lines = {ln.account: (ln.debit, ln.credit)
+            for ln in transfer.move.lines}
+        self.assertEqual(lines[expense], (Decimal('2.50'), Decimal(0)))
+        self.assertEqual(lines[cash.account], (Decimal(0), Decimal('2.50')))
+
+        # counted right: nothing to book
+        session, report = sell_and_close(Decimal('100.00'))
+        self.assertEqual(report['cash_difference_booked'], '0.00')
+        self.assertEqual(Transfer.search([('session', '=', session.id)]), [])
+        self.assertEqual(session.state, 'closed')
 
     @with_transaction()
     def test_catalog_full_and_delta(self):
