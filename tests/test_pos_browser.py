@@ -736,3 +736,27 @@ def test_hardware_pair_swipe_print(browser, server, demo_db, pos_ready,
     assert '收银员'.encode('gb18030') in data
     shot(page, 'pos-printed-1366.png')
     context.close()
+
+
+def test_zz_close_session_books_the_difference(pos, admin, pos_ready):
+    """The shift handover: the cashier counts 1.50 less cash than expected
+    and closes; the shortage is shown as booked and is a cash transfer of
+    the till's cash difference type (the demo's).  Last of the module: it
+    closes the demo till's session."""
+    page = pos
+    cash = method_of(pos_ready['config'], 'cash')
+    page.keyboard.press('F10')
+    page.wait_for_selector(f'#count-{cash["id"]}')
+    expected = Decimal(page.locator(
+            f'tr:has(#count-{cash["id"]}) td.num').first.inner_text())
+    page.fill(f'#count-{cash["id"]}', str(expected - Decimal('1.50')))
+    page.click('[data-testid=close-session]')
+    page.wait_for_selector('[data-testid=session-closed]')
+    booked = page.inner_text('[data-testid=difference-booked]')
+    assert '长短款已入账' in booked and '-1.50' in booked
+    shot(page, 'pos-session-closed-1366.png')
+    transfers = admin.model('sale.point.cash.transfer', 'search_read',
+        [('type.name', 'like', '%长短款%')], 0, None,
+        [('id', 'DESC')], ['amount'])
+    assert transfers and Decimal(str(transfers[0]['amount'])) == \
+        Decimal('-1.50')

@@ -87,6 +87,7 @@ export class CloseSessionScreen extends Component {
                     <td class="num ${diff && m.parse(diff) !== 0 ? 'neg' : ''}">${esc(diff ?? '')}</td></tr>`;
               }).join('')}</tbody></table>
             <p>${this.t('session.sales_count')}: ${esc(r.sales_count ?? '')} · ${this.t('session.refunds')}: ${esc(r.refunds_count ?? r.refunds ?? '')} · ${this.t('session.topups')}: ${esc(r.topups_count ?? r.topups ?? '')}</p>
+            ${this.local.closed && r.cash_difference_booked != null && m.parse(r.cash_difference_booked) !== 0 ? `<p data-testid="difference-booked">${this.t('session.difference_booked')}: <span class="num neg">${esc(r.cash_difference_booked)}</span></p>` : ''}
             ${this.local.closed ? `<p class="ok-text" data-testid="session-closed">${this.t('session.closed')}</p>` : ''}`;
         return `<div class="center-screen"><div class="card wide">
             <h1>${this.t('session.close_title')}</h1>
