@@ -745,8 +745,15 @@ def test_zz_close_session_books_the_difference(pos, admin, pos_ready):
     closes the demo till's session."""
     page = pos
     cash = method_of(pos_ready['config'], 'cash')
+    wallet = method_of(pos_ready['config'], 'wallet')
     page.keyboard.press('F10')
     page.wait_for_selector(f'#count-{cash["id"]}')
+    # balances are not counted: stored value has no count to type
+    assert not page.locator(f'#count-{wallet["id"]}').count()
+    # an empty cash count is not an empty drawer: refused, still open
+    page.click('[data-testid=close-session]')
+    page.wait_for_selector('text=请先清点钱箱中的现金再交班')
+    assert not page.locator('[data-testid=session-closed]').count()
     expected = Decimal(page.locator(
             f'tr:has(#count-{cash["id"]}) td.num').first.inner_text())
     page.fill(f'#count-{cash["id"]}', str(expected - Decimal('1.50')))

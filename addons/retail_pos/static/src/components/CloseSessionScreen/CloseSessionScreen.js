@@ -20,6 +20,15 @@ export class CloseSessionScreen extends Component {
     }
     setCounted(value, ev, el) { this.local.counted[el.dataset.method] = value; }
     rows() { return this.local.report?.methods || this.local.report?.lines || []; }
+    // stored value, points and count cards are balances, not tender: there
+    // is nothing to count in the drawer or on a terminal's slip
+    countable(row) { return !['wallet', 'points', 'count_card'].includes(row.kind); }
+    typed(row) {
+        const value = this.local.counted[row.method_id ?? row.id];
+        return value !== undefined && String(value).trim() !== '';
+    }
+    // the cash must be counted: an empty count is not an empty drawer
+    cashCounted() { return this.rows().filter((row) => row.kind === 'cash').every((row) => this.typed(row)); }
     handoverReceipt() {
         const r = this.local.report || {};
         // after closing, the server's handover receipt (with counted amounts)
@@ -49,10 +58,14 @@ export class CloseSessionScreen extends Component {
         } catch (e) { this.env.notifyError(e); }
     }
     async close() {
+        if (!this.cashCounted()) {
+            this.local.error = this.t('session.count_cash');
+            return;
+        }
         const counted = {};
         for (const row of this.rows()) {
             const id = row.method_id ?? row.id;
-            counted[id] = this.env.money.str(this.env.money.parse(this.local.counted[id] || '0'));
+            if (this.countable(row) && this.typed(row)) counted[id] = this.env.money.str(this.env.money.parse(this.local.counted[id]));
         }
         if (this.state.pending && !confirm(this.t('session.pending_warning', {count: this.state.pending}))) return;
         this.local.busy = true;
@@ -82,8 +95,9 @@ export class CloseSessionScreen extends Component {
                   const id = row.method_id ?? row.id;
                   const counted = this.local.closed ? row.counted : this.local.counted[id];
                   const diff = this.local.closed ? row.difference : (counted !== undefined && counted !== '' ? m.str(m.parse(counted) - m.parse(row.expected)) : '');
+                  const input = !this.countable(row) ? '—' : `<input class="money" inputmode="decimal" id="count-${id}" data-method="${id}" ${this.onInput('setCounted')} value="${esc(counted || '')}">`;
                   return `<tr><td>${esc(row.name || row.method)}</td><td class="num">${esc(row.expected)}</td>
-                    <td>${this.local.closed ? esc(counted ?? '') : `<input class="money" inputmode="decimal" id="count-${id}" data-method="${id}" ${this.onInput('setCounted')} value="${esc(counted || '')}">`}</td>
+                    <td>${this.local.closed ? esc(counted ?? '—') : input}</td>
                     <td class="num ${diff && m.parse(diff) !== 0 ? 'neg' : ''}">${esc(diff ?? '')}</td></tr>`;
               }).join('')}</tbody></table>
             <p>${this.t('session.sales_count')}: ${esc(r.sales_count ?? '')} · ${this.t('session.refunds')}: ${esc(r.refunds_count ?? r.refunds ?? '')} · ${this.t('session.topups')}: ${esc(r.topups_count ?? r.topups ?? '')}</p>
@@ -96,7 +110,7 @@ export class CloseSessionScreen extends Component {
             <div class="row">
                 <button class="btn" ${this.on('back')}>${this.t('common.back')} <kbd>Esc</kbd></button>
                 <button class="btn" ${this.on('print')}>${this.t('session.print')} <kbd>F4</kbd></button>
-                ${this.local.closed ? '' : `<button class="btn danger" ${this.on('close')} data-testid="close-session" ${this.local.busy || !r ? 'disabled' : ''}>${this.t('session.close')}</button>`}
+                ${this.local.closed ? '' : `<button class="btn danger" ${this.on('close')} data-testid="close-session" ${this.local.busy || !r ? 'disabled' : ''} title="${esc(this.cashCounted() ? '' : this.t('session.count_cash'))}">${this.t('session.close')}</button>`}
             </div>
         </div></div>`;
     }
