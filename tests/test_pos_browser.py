@@ -761,6 +761,8 @@ def test_zz_close_session_books_the_difference(pos, admin, pos_ready):
     page.wait_for_selector('[data-testid=session-closed]')
     booked = page.inner_text('[data-testid=difference-booked]')
     assert '长短款已入账' in booked and '-1.50' in booked
+    # the refusal is gone once the cash is counted
+    assert '请先清点' not in page.inner_text('body')
     shot(page, 'pos-session-closed-1366.png')
     transfers = admin.model('sale.point.cash.transfer', 'search_read',
         [('type.name', 'like', '%长短款%')], 0, None,

@@ -18,7 +18,7 @@ export class CloseSessionScreen extends Component {
             this.local.error = e.code === 'offline' ? this.t('session.offline') : e.message;
         }
     }
-    setCounted(value, ev, el) { this.local.counted[el.dataset.method] = value; }
+    setCounted(value, ev, el) { this.local.counted[el.dataset.method] = value; this.local.error = ''; }
     rows() { return this.local.report?.methods || this.local.report?.lines || []; }
     // stored value, points and count cards are balances, not tender: there
     // is nothing to count in the drawer or on a terminal's slip
@@ -62,6 +62,7 @@ export class CloseSessionScreen extends Component {
             this.local.error = this.t('session.count_cash');
             return;
         }
+        this.local.error = '';
         const counted = {};
         for (const row of this.rows()) {
             const id = row.method_id ?? row.id;
