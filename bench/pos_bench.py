@@ -236,6 +236,18 @@ class FakeRequest:
         return self._data
 
 
+def in_process(worker, *args):
+    """Run worker(*args, queue) in a fresh process (so that no pool or
+    cache of this one affects the timing); return what it puts"""
+    ctx = mp.get_context('spawn')
+    queue = ctx.Queue()
+    proc = ctx.Process(target=worker, args=(*args, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
 def start_pool():
     from trytond.pool import Pool
     Pool.start()
@@ -528,12 +540,7 @@ def baseline_worker(n, out, seed=1):
 
 
 def bench_baseline(n=15):
-    ctx = mp.get_context('spawn')
-    queue = ctx.Queue()
-    proc = ctx.Process(target=baseline_worker, args=(n, queue))
-    proc.start()
-    times = queue.get()
-    proc.join()
+    times = in_process(baseline_worker, n)
     result = stats(times, f'Tryton sale_point flow to posted, 1 terminal, '
         f'{N_LINES} lines, cash')
     print(json.dumps(result), flush=True)
@@ -607,12 +614,7 @@ def ready_worker(out):
 
 
 def bench_ready():
-    ctx = mp.get_context('spawn')
-    queue = ctx.Queue()
-    proc = ctx.Process(target=ready_worker, args=(queue,))
-    proc.start()
-    results = queue.get()
-    proc.join()
+    results = in_process(ready_worker)
     out = {
         'label': 'POS ready: config + full catalogue (JSON)',
         'products': results['products'],
@@ -716,13 +718,7 @@ def profile_worker(n_sales, out, seed=7):
 
 
 def bench_profile(n_sales=30):
-    ctx = mp.get_context('spawn')
-    queue = ctx.Queue()
-    proc = ctx.Process(target=profile_worker, args=(n_sales, queue))
-    proc.start()
-    result = queue.get()
-    proc.join()
-    return result
+    return in_process(profile_worker, n_sales)
 
 
 def main():

@@ -11,26 +11,11 @@ from trytond.transaction import Transaction
 
 from .ledger import lock_in_place
 
-AMOUNT_FIELDS = ['total_tax', 'total', 'amount_paid', 'amount_to_pay']
+AMOUNT_FIELDS = [
+    'total_tax', 'total', 'amount_paid', 'amount_to_pay', 'currency']
 LINE_AMOUNT_FIELDS = ['unit_price', 'amount', 'currency']
 # ids per query (SQLite takes at most 999 parameters)
 IN_MAX = 500
-
-
-def _company_currencies(from_, id_column, company_column, records):
-    """{record id: currency id of the company}: from_ holds id_column and
-    company_column"""
-    Company = Pool().get('company.company')
-    company = Company.__table__()
-    cursor = Transaction().connection.cursor()
-    result = {}
-    for sub_ids in grouped_slice(records, IN_MAX):
-        cursor.execute(*from_
-            .join(company, condition=company_column == company.id)
-            .select(id_column, company.currency,
-                where=id_column.in_([int(r) for r in sub_ids])))
-        result.update(cursor)
-    return result
 
 
 def _round(amount, rounding):
@@ -87,17 +72,11 @@ class POSSale(metaclass=PoolMeta):
         super().__setup__()
         for name in AMOUNT_FIELDS:
             getattr(cls, name).getter = 'get_amounts'
-        cls.currency.getter = 'get_currency'
-
-    @classmethod
-    def get_currency(cls, sales, name):
-        "The company's currency, in one query (a read of each company else)"
-        sale = cls.__table__()
-        return _company_currencies(sale, sale.id, sale.company, sales)
 
     @classmethod
     def get_amounts(cls, sales, names):
-        """The totals of stored sales in three queries.
+        """The currency and totals of stored sales in three queries (the
+        currency alone in one).
 
         sale_point computes them with on_change_with_*, through the ORM:
         the lines, each line's currency, the payments, a read each.  The
@@ -114,17 +93,22 @@ class POSSale(metaclass=PoolMeta):
         sale, line, payment = (
             cls.__table__(), Line.__table__(), Payment.__table__())
         company, currency = Company.__table__(), Currency.__table__()
-        factor = {}
+        currencies, factor = {}, {}
         lines = defaultdict(list)
         paid = defaultdict(Decimal)
+        amounts = set(names) != {'currency'}
         for sub_ids in grouped_slice(sales, IN_MAX):
             ids = [int(s) for s in sub_ids]
             cursor.execute(*sale
                 .join(company, condition=sale.company == company.id)
                 .join(currency, condition=company.currency == currency.id)
-                .select(sale.id, currency.rounding,
+                .select(sale.id, currency.id, currency.rounding,
                     where=sale.id.in_(ids)))
-            factor.update((i, _decimal(r)) for i, r in cursor)
+            for sale_id, currency_id, rounding in cursor:
+                currencies[sale_id] = currency_id
+                factor[sale_id] = _decimal(rounding)
+            if not amounts:
+                continue
             cursor.execute(*line.select(line.sale, line.quantity,
                     line.unit_list_price, line.unit_gross_price,
                     where=line.sale.in_(ids)))
@@ -149,6 +133,7 @@ class POSSale(metaclass=PoolMeta):
                 'total': total,
                 'amount_paid': paid[record.id],
                 'amount_to_pay': total - paid[record.id],
+                'currency': currencies.get(record.id),
                 }
             for name in names:
                 result[name][record.id] = values[name]
