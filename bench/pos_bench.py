@@ -28,6 +28,7 @@ in its own process so the test-mode pool of setup never affects timings.
 """
 import argparse
 import json
+import logging
 import multiprocessing as mp
 import os
 import random
@@ -291,61 +292,114 @@ def pay(cart, info, total, kind):
     return cart
 
 
-def terminal(index, n_sales, out, seed=0, mode='mixed', think=0):
+class RetryCounter(logging.Handler):
+    "Counts the API's lock retries (a retry runs the transaction again)"
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record):
+        if record.getMessage().startswith('POS API retry'):
+            self.count += 1
+
+
+def count_retries():
+    counter = RetryCounter()
+    logger = logging.getLogger('trytond.modules.retail_pos.routes')
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(counter)
+    return counter
+
+
+def sell(pool, info, token, rnd, member, kind):
+    "One quoted then paid sale; return (seconds of the checkout, answer)"
+    from trytond.modules.retail_pos import routes
+    cart = make_cart(info, rnd, member=member)
+    status, quote = api_call(pool, routes.quote, 'POST', token, cart)
+    assert status == 200, quote
+    pay(cart, info, Decimal(quote['total']), kind)
+    t0 = time.perf_counter()
+    status, answer = api_call(pool, routes.checkout, 'POST', token, cart)
+    elapsed = time.perf_counter() - t0
+    if status != 200 and answer['error']['code'] in {
+            'insufficient_balance', 'points_invalid'}:
+        return None, answer
+    assert status == 200, answer
+    return elapsed, answer
+
+
+def terminal(index, n_sales, out, seed=0, mode='mixed', think=0,
+        start=None):
     """One till: n_sales checkouts through the API code path; returns
     latencies (quote excluded).  think: mean seconds a cashier spends
-    between two checkouts (exponential; 0: back to back)"""
-    from trytond.modules.retail_pos import routes
+    between two checkouts (exponential; 0: back to back).  The till loads
+    its pool and rings one untimed sale before it waits on start (a
+    barrier): a server's workers are warm, and a till still loading would
+    steal the CPU of the others' timed sales."""
     pool = start_pool()
     info = json.load(open(info_path()))
     token = info['tokens'][index % len(info['tokens'])]
     rnd = random.Random(seed * 1000 + index)
+    # a member stands at one till: the tills serve different members (the
+    # same member at two tills at once, the soak's case, waits and retries)
+    members = info['members'][index % N_TILLS::N_TILLS]
+    sell(pool, info, token, rnd, None, 'cash')
+    retries = count_retries()
     times = []
-    kinds = {'cash': 0, 'wallet': 0, 'points': 0}
+    kinds = {'cash': [], 'wallet': [], 'points': []}
+    if start is not None:
+        start.wait()
     if think:
         time.sleep(rnd.uniform(0, think))
     for _ in range(n_sales):
         if think:
             time.sleep(rnd.expovariate(1 / think))
-        member = rnd.choice(info['members']) if mode == 'mixed' else None
+        member = rnd.choice(members) if mode == 'mixed' else None
         kind = 'cash'
         if member:
             kind = rnd.choice(['cash', 'wallet', 'points'])
-        cart = make_cart(info, rnd, member=member)
-        status, quote = api_call(pool, routes.quote, 'POST', token, cart)
-        assert status == 200, quote
-        pay(cart, info, Decimal(quote['total']), kind)
-        t0 = time.perf_counter()
-        status, answer = api_call(pool, routes.checkout, 'POST', token, cart)
-        elapsed = time.perf_counter() - t0
-        if status != 200 and answer['error']['code'] in {
-                'insufficient_balance', 'points_invalid'}:
+        elapsed, _ = sell(pool, info, token, rnd, member, kind)
+        if elapsed is None:
             continue
-        assert status == 200, answer
         times.append(elapsed)
-        kinds[kind] += 1
-    out.put((times, kinds))
+        kinds[kind].append(elapsed)
+    out.put((times, kinds, retries.count, time.perf_counter()))
 
 
 def run_terminals(n_terminals, n_sales, mode, think=0):
+    """Return the checkout times, the times per payment kind, the seconds
+    from the start to the last till's end and the lock retries"""
     ctx = mp.get_context('spawn')
     queue = ctx.Queue()
+    start = ctx.Barrier(n_terminals + 1)
     procs = [ctx.Process(target=terminal,
-            args=(i, n_sales, queue, n_terminals, mode, think))
+            args=(i, n_sales, queue, n_terminals, mode, think, start))
         for i in range(n_terminals)]
-    t0 = time.perf_counter()
     for proc in procs:
         proc.start()
+    start.wait()
+    t0 = time.perf_counter()
     results = [queue.get() for _ in procs]
     for proc in procs:
         proc.join()
-    wall = time.perf_counter() - t0
-    times = [t for ts, _ in results for t in ts]
+    wall = max(r[3] for r in results) - t0
+    times = [t for r in results for t in r[0]]
     kinds = {}
-    for _, k in results:
-        for key, value in k.items():
-            kinds[key] = kinds.get(key, 0) + value
-    return times, kinds, wall
+    for r in results:
+        for key, value in r[1].items():
+            kinds.setdefault(key, []).extend(value)
+    return times, kinds, wall, sum(r[2] for r in results)
+
+
+def by_kind(kinds):
+    "Sales, p50 and p95 per payment kind"
+    result = {}
+    for kind, times in sorted(kinds.items()):
+        if times:
+            figures = stats(times, kind)
+            result[kind] = {k: figures[k] for k in ['n', 'p50_ms', 'p95_ms']}
+    return result
 
 
 def bench_checkout(n_sales=40, think=5.0):
@@ -357,13 +411,16 @@ def bench_checkout(n_sales=40, think=5.0):
     if think:
         runs.append((N_TILLS, n_sales, think))
     for terminals, n, pause in runs:
-        times, kinds, wall = run_terminals(terminals, n, 'mixed', pause)
+        times, kinds, wall, retries = run_terminals(
+            terminals, n, 'mixed', pause)
         label = (f'api checkout, {terminals} terminal(s), {N_LINES} lines, '
             'cash/wallet+PIN/points mix, ')
         label += (f'a sale every {pause:g} s per till on average' if pause
             else 'back to back')
-        out.append(stats(times, label, terminals=terminals, kinds=kinds,
-                think_s=pause, sales_per_s=round(len(times) / wall, 1)))
+        out.append(stats(times, label, terminals=terminals,
+                kinds=by_kind(kinds),
+                think_s=pause, sales_per_s=round(len(times) / wall, 1),
+                lock_retries=retries))
         print(json.dumps(out[-1]), flush=True)
     return out
 
