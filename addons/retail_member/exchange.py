@@ -18,7 +18,7 @@ from sql.operators import NotEqual
 
 from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import ModelStorage, ModelView, fields
+from trytond.model import ModelSQL, ModelStorage, ModelView, fields
 from trytond.model.modelstorage import local_cache
 from trytond.pool import Pool
 from trytond.pyson import Eval
@@ -621,8 +621,9 @@ def bulk_create(Model, vlist, preprocess=True):
     """Create records of Model from vlist like ModelSQL.create does, but
     with one multi-row INSERT per chunk and without the per-record Python
     validation (`_validate`): the caller has checked the values and the
-    database enforces the SQL constraints.  Returns the new ids in the
-    order of vlist.
+    database enforces the SQL constraints (those it cannot hold, as on
+    SQLite, are checked as ModelSQL.validate does).  Returns the new ids in
+    the order of vlist.
 
     What the ORM does is kept: access checks and `preprocess_values`
     (`_before_create`), default values, create_uid/create_date, computed
@@ -774,6 +775,16 @@ def bulk_create(Model, vlist, preprocess=True):
                 args.extend(([id_], value))
         if args:
             field.set(Model, name, *args)
+
+    # the constraints the database does not hold (on SQLite those with a
+    # parameter, such as CHECK (points != 0), and EXCLUDE but on equality)
+    # are checked as ModelSQL.validate does after the ORM's create
+    database = transaction.database
+    if any(not database.has_constraint(sql)
+            for _, sql, _ in Model._sql_constraints):
+        # one OR clause per row in the uniqueness query: small slices
+        for sub in grouped_slice(ids, 100):
+            ModelSQL.validate.__func__(Model, Model.browse(list(sub)))
 
     Model._insert_history(ids)
     Model._ModelSQL__check_domain_rule(ids, 'create')
