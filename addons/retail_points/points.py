@@ -43,6 +43,7 @@ from trytond.model import (
     sequence_ordered,
 )
 from trytond.modules.company.model import CompanyMultiValueMixin, CompanyValueMixin
+from trytond.modules.retail_member.exchange import bulk_create
 from trytond.modules.retail_member.ledger import lock_in_place
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
@@ -721,8 +722,17 @@ class PointsAccount(ModelSQL, ModelView):
         values.setdefault('operator', Transaction().user or None)
         if kind in LOT_KINDS and points > 0:
             values['lot'] = True
+        for name in ['origin', 'reversed', 'operator']:
+            value = values.get(name)
+            if value is not None and not isinstance(value, (int, str)):
+                values[name] = (str(value) if name == 'origin'
+                    else value.id)
+        # inserted without the ORM's per-record validation (a tenth of a
+        # member's checkout): the values are made here and what must never
+        # happen (a zero line, a negative balance, a sequence or an origin
+        # twice, a write) the database refuses
         with without_check_access():
-            line, = Line.create([{
+            line_id, = bulk_create(Line, [{
                         'account': self.id,
                         'company': self.company.id,
                         'member': self.member.id,
@@ -735,12 +745,12 @@ class PointsAccount(ModelSQL, ModelView):
                         }])
             allocations = [(ln, p) for ln, p in allocations if p]
             if allocations:
-                Allocation.create([{
+                bulk_create(Allocation, [{
                             'lot': lot_id,
-                            'line': line.id,
+                            'line': line_id,
                             'points': p,
                             } for lot_id, p in allocations])
-        return line
+        return Line(line_id)
 
     def _allocate(self, points, lots):
         "Take points from lots in order; return (allocations, missing)"
