@@ -23,6 +23,7 @@ from trytond.i18n import gettext
 from trytond.model import Model
 from trytond.modules.product import round_price
 from trytond.modules.retail_member.exchange import bulk_create
+from trytond.modules.retail_wallet.wallet import PIN_GRANT_MINUTES
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 
@@ -1206,7 +1207,7 @@ class PosAPI(Model):
                     Payment.save(records)
                     records = []
                 Sale.add_wallet_payment([sale], amount, pin=pin,
-                    request_key='%s:%d' % (uuid, i))
+                    request_key='%s:%d' % (uuid, i), pin_request=uuid)
             else:
                 reference = payment.get('reference')
                 if reference is not None and (
@@ -1246,6 +1247,43 @@ class PosAPI(Model):
             raise pos_error('msg_amount_to_pay', 'amount_to_pay',
                 field='payments', amount=money(due, currency))
         return change, described, bool(data.get('change_to_wallet'))
+
+    @classmethod
+    def wallet_pin(cls, cashier, point, data):
+        """Check the member's payment PIN at the PIN pad, for the sale
+        data['uuid'] and at most data['amount'] of stored value: the
+        checkout of that sale then needs no PIN.  A wrong PIN is told at the
+        pad (and counts towards the lock-out) instead of failing the
+        checkout, and the checkout skips the key derivation."""
+        pool = Pool()
+        Wallet = pool.get('retail.wallet')
+        if not isinstance(data, dict):
+            raise pos_error('msg_bad_request', 'invalid_request')
+        uuid = data.get('uuid')
+        if not isinstance(uuid, str) or not UUID_RE.match(uuid):
+            raise pos_error('msg_bad_uuid', 'invalid_uuid', field='uuid')
+        parse_int(data.get('member_id'), 'member_id', 1)
+        member, _ = cls._cart_member(point, {'member_id': data['member_id']})
+        currency = point.company.currency
+        amount = parse_money(data.get('amount'), currency, 'amount')
+        if amount <= 0:
+            raise pos_error('msg_bad_amount', 'invalid_amount',
+                field='amount', value=data.get('amount'))
+        pin = data.get('pin')
+        if not isinstance(pin, str) or not pin or len(pin) > 64:
+            raise pos_error('msg_bad_value', 'invalid_request', field='pin')
+        wallet = Wallet.find(member, point.company,
+            shop=getattr(point, 'shop', None))
+        if not wallet:
+            raise pos_error('msg_no_wallet', 'wallet_invalid', 422,
+                field='member_id')
+        if amount > wallet.balance:
+            raise pos_error('msg_pin_over_balance', 'insufficient_balance',
+                409, field='amount',
+                balance=money(wallet.balance, currency))
+        wallet.verify_pin(pin, request=uuid, amount=amount)
+        return {'verified': True, 'amount': money(amount, currency),
+            'minutes': PIN_GRANT_MINUTES}
 
     @classmethod
     def _process(cls, sale):

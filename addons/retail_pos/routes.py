@@ -296,6 +296,11 @@ def checkout(api, cashier, point, request, body, token):
     return api.checkout(cashier, point, body)
 
 
+@api_route('wallet/pin', ['POST'])
+def wallet_pin(api, cashier, point, request, body, token):
+    return api.wallet_pin(cashier, point, body)
+
+
 @api_route('refund', ['POST'])
 def refund(api, cashier, point, request, body, token):
     return api.refund(cashier, point, body)

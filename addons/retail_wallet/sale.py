@@ -296,15 +296,34 @@ class POSSale(metaclass=PoolMeta):
                     member=member.rec_name))
         return wallet
 
-    def authorize_wallet_payment(self, payment, pin):
-        "Check card, PIN and balance and bind the payment to the wallet"
+    def authorize_wallet_payment(self, payment, pin, pin_request=None):
+        """Check card, PIN and balance and bind the payment to the wallet.
+
+        pin_request: the sale's UUID when the PIN was entered at the PIN pad
+        for it (Wallet.verify_pin with request): no PIN is needed then if
+        the sale's wallet payments stay within the amount it was entered
+        for."""
+        pool = Pool()
+        Payment = pool.get('sale.point.payment')
         wallet = self.find_wallet()
         card = getattr(self, 'member_card', None)
         if card:
             card.check_usable()
         check_amount(payment.amount, self.currency, allow_negative=True)
         if payment.amount > 0:
-            wallet.verify_pin(pin)
+            granted = False
+            if pin is None and pin_request:
+                others = Payment.search([
+                        ('sale', '=', self.id),
+                        ('method.retail_wallet', '=', True),
+                        ('amount', '>', 0),
+                        ('id', '!=', payment.id or -1),
+                        ])
+                spent = payment.amount + sum(
+                    (p.amount for p in others), Decimal(0))
+                granted = wallet.pin_granted(pin_request, spent)
+            if not granted:
+                wallet.verify_pin(pin)
             if payment.amount > wallet.balance:
                 raise InsufficientBalanceError(gettext(
                         'retail_wallet.msg_insufficient_balance',
@@ -317,10 +336,11 @@ class POSSale(metaclass=PoolMeta):
 
     @classmethod
     def add_wallet_payment(cls, sales, amount, pin=None, request_key=None,
-            refund_of=None):
+            refund_of=None, pin_request=None):
         """Add a wallet payment to the open sale (POS API).
 
-        A request_key already used returns the existing payment."""
+        A request_key already used returns the existing payment; pin_request
+        as in authorize_wallet_payment."""
         pool = Pool()
         Payment = pool.get('sale.point.payment')
         Method = pool.get('sale.point.payment.method')
@@ -346,7 +366,7 @@ class POSSale(metaclass=PoolMeta):
             wallet_request_key=request_key)
         if refund_of is not None:
             payment.wallet_refund_of = refund_of
-        sale.authorize_wallet_payment(payment, pin)
+        sale.authorize_wallet_payment(payment, pin, pin_request=pin_request)
         payment.save()
         return payment.id
 

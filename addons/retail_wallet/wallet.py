@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sql import Null
 from sql.aggregate import Max, Sum
 from sql.operators import Equal
 
@@ -14,6 +15,7 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Check, Exclude, Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.retail_member.exchange import bulk_create
 from trytond.modules.retail_member.ledger import lock_in_place
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
@@ -34,6 +36,8 @@ from .exceptions import (
 # has little entropy: the lock-out, not the KDF, stops guessing; the KDF
 # stops a leaked table from giving every PIN away in seconds.
 PIN_HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+# how long a PIN entered at the PIN pad pays its sale
+PIN_GRANT_MINUTES = 10
 
 KINDS = [
     ('topup', "Top-up"),
@@ -255,30 +259,52 @@ class Configuration(ModelSQL, ModelView):
         Move = pool.get('account.move')
         MoveLine = pool.get('account.move.line')
         Period = pool.get('account.period')
-        move_lines = []
-        for account, amount in lines:
-            if not amount:
-                continue
-            line = MoveLine(account=account)
-            if amount > 0:
-                line.debit, line.credit = amount, Decimal(0)
-            else:
-                line.debit, line.credit = Decimal(0), -amount
-            move_lines.append(line)
-        if not move_lines:
+        lines = [(a, m) for a, m in lines if m]
+        if not lines:
             return None
-        move = Move(
-            journal=self.require('journal'),
-            period=Period.find(self.company, date=date),
-            date=date,
-            origin=origin,
-            company=self.company,
-            description=description,
-            lines=move_lines)
+        values = {
+            'journal': self.require('journal').id,
+            'period': Period.find(self.company, date=date).id,
+            'date': date,
+            'origin': str(origin),
+            'company': self.company.id,
+            'description': description,
+            }
+        if not post:
+            return self._insert_draft_move(values, lines)
+        move = Move(**values, lines=[MoveLine(account=account,
+                    debit=max(amount, Decimal(0)),
+                    credit=max(-amount, Decimal(0)))
+                for account, amount in lines])
         move.save()
-        if post:
-            Move.post([move])
+        Move.post([move])
         return move
+
+    @staticmethod
+    def _insert_draft_move(values, lines):
+        """The draft move of a sale's wallet payment, inserted without the
+        ORM's per-record validation (a quarter of a wallet checkout): the
+        accounts come from this configuration and are checked here as the
+        ORM would (open, of a type, no party), the journal period and the
+        balance are checked by the lines' on_modification, and Move.post
+        checks the balance again when the sale is posted."""
+        pool = Pool()
+        Move = pool.get('account.move')
+        MoveLine = pool.get('account.move.line')
+        move_id, = bulk_create(Move, [values])
+        # the move's fields on a line are Function fields whose setter
+        # writes the move: None keeps the values given above
+        move_fields = {n: None for n, f in MoveLine._fields.items()
+            if getattr(f, 'setter', None) == 'set_move_field'}
+        line_ids = bulk_create(MoveLine, [{
+                    **move_fields,
+                    'move': move_id,
+                    'account': account.id,
+                    'debit': max(amount, Decimal(0)),
+                    'credit': max(-amount, Decimal(0)),
+                    } for account, amount in lines])
+        MoveLine.check_account(MoveLine.browse(line_ids))
+        return Move(move_id)
 
 
 class Wallet(ModelSQL, ModelView):
@@ -614,6 +640,11 @@ class Wallet(ModelSQL, ModelView):
 
     def _pin_locked_until(self, config):
         "Return the end of the lock-out or None"
+        return self._pin_state(config)[0]
+
+    def _pin_state(self, config):
+        """Return the end of the lock-out or None and the failures since
+        the last attempt that was not one"""
         pool = Pool()
         Attempt = pool.get('retail.wallet.pin.attempt')
         attempts = Attempt.search([
@@ -636,7 +667,8 @@ class Wallet(ModelSQL, ModelView):
             if count >= config.pin_max_attempts:
                 until = at + lock
         if until and self._now() < until:
-            return until
+            return until, len(failures)
+        return None, len(failures)
 
     @classmethod
     def get_pin_status(cls, wallets, names):
@@ -674,7 +706,7 @@ class Wallet(ModelSQL, ModelView):
         if not pin or not pin.isdigit() or not (4 <= len(pin) <= 12):
             raise PINError(gettext('retail_wallet.msg_pin_format'))
 
-    def _record_attempt(self, result):
+    def _record_attempt(self, result, request=None, amount=None):
         pool = Pool()
         Attempt = pool.get('retail.wallet.pin.attempt')
         Attempt.create([{
@@ -682,22 +714,53 @@ class Wallet(ModelSQL, ModelView):
                     'result': result,
                     'at': self._now(),
                     'user': Transaction().user or None,
+                    'request': request,
+                    'amount': amount,
                     }])
 
-    def _check_pin(self, config, pin_hash, pin):
-        "Return (result, remaining attempts) and record the attempt"
+    def pin_granted(self, request, amount):
+        """Whether the PIN was entered at the PIN pad for the sale request
+        and amount or more in the last PIN_GRANT_MINUTES: the checkout of
+        that sale then needs no PIN (its UUID books once, so the grant
+        pays one sale)"""
+        pool = Pool()
+        Attempt = pool.get('retail.wallet.pin.attempt')
+        if not request:
+            return False
+        with without_check_access():
+            return bool(Attempt.search([
+                        ('wallet_id', '=', self.id),
+                        ('request', '=', request),
+                        ('result', '=', 'success'),
+                        ('amount', '>=', amount),
+                        ('at', '>=', self._now() - dt.timedelta(
+                                minutes=PIN_GRANT_MINUTES)),
+                        ], limit=1))
+
+    @staticmethod
+    def _pin_matches(pin_hash, pin):
+        try:
+            return PIN_HASHER.verify(pin_hash, pin)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _check_pin(self, config, pin_hash, pin, ok=None, request=None,
+            amount=None):
+        """Return (result, remaining attempts) and record the attempt
+        (ok: whether the PIN matches when already known; request and amount:
+        what a success grants)"""
         with without_check_access():
             wallet = self.__class__(self.id)
             until = wallet._pin_locked_until(config)
             if until:
                 result, remaining = 'locked', 0
             else:
-                try:
-                    PIN_HASHER.verify(pin_hash, pin)
-                    ok = True
-                except (VerificationError, InvalidHashError):
-                    ok = False
-                wallet._record_attempt('success' if ok else 'failure')
+                if ok is None:
+                    ok = self._pin_matches(pin_hash, pin)
+                if ok:
+                    wallet._record_attempt('success', request, amount)
+                else:
+                    wallet._record_attempt('failure')
                 until = wallet._pin_locked_until(config)
                 if ok:
                     result, remaining = 'ok', 0
@@ -718,11 +781,14 @@ class Wallet(ModelSQL, ModelView):
                     result = 'wrong'
         return result, remaining
 
-    def verify_pin(self, pin):
-        """Check the payment PIN.
+    def verify_pin(self, pin, request=None, amount=None):
+        """Check the payment PIN (entered for the sale request and amount
+        at the PIN pad: the success grants that sale's payment).
 
-        Failures are recorded in their own transaction so that the
-        rollback of the refused payment does not forget them."""
+        Failures (and the success that resets them) are recorded in their
+        own transaction so that the rollback of the refused payment does not
+        forget them; a success after no failure is recorded with the
+        payment."""
         config = Configuration_get(self.company)
         with without_check_access():
             pin_hash = self.get_pin_hash()
@@ -735,25 +801,39 @@ class Wallet(ModelSQL, ModelView):
         if not pin:
             raise PINError(gettext('retail_wallet.msg_pin_required'))
         with without_check_access():
-            locked = bool(self.__class__(self.id)._pin_locked_until(config))
+            until, failures = self.__class__(self.id)._pin_state(config)
+        locked = bool(until)
+        ok = None
+        if not locked:
+            ok = self._pin_matches(pin_hash, pin)
+            if ok and not failures:
+                # the common case: no failure to reset, so the success is
+                # recorded with the payment (the checkout pays no second
+                # transaction and commit for it)
+                with without_check_access():
+                    self._record_attempt('success', request, amount)
+                return
         transaction = Transaction()
         if self.id in transaction.create_records[self.__name__]:
             # A wallet not committed yet is invisible to a new transaction
-            result, remaining = self._check_pin(config, pin_hash, pin)
+            result, remaining = self._check_pin(
+                config, pin_hash, pin, ok, request, amount)
         elif (backend.name == 'sqlite'
                 and transaction.database.name != ':memory:'):
             # SQLite has a single writer: a second transaction would wait
             # for this one (the POS checkout has written the sale already)
             # until "database is locked". Check in this transaction and
             # record a failure once the refused payment is rolled back.
-            result, remaining = self._check_pin(config, pin_hash, pin)
+            result, remaining = self._check_pin(
+                config, pin_hash, pin, ok, request, amount)
             if result == 'wrong' or (result == 'locked' and not locked):
                 transaction.atexit(
                     _record_failure_after, transaction.database.name,
                     transaction.user, self.id)
         else:
             with transaction.new_transaction() as new:
-                result, remaining = self._check_pin(config, pin_hash, pin)
+                result, remaining = self._check_pin(
+                    config, pin_hash, pin, ok, request, amount)
                 new.commit()
         if result == 'locked':
             raise PINError(gettext(
@@ -1020,12 +1100,19 @@ class PinAttempt(ModelSQL, ModelView):
             ], "Result", required=True, readonly=True)
     at = fields.Timestamp("At", required=True, readonly=True)
     user = fields.Many2One('res.user', "User", readonly=True)
+    request = fields.Char("Sale UUID", readonly=True,
+        help="The POS sale the PIN was entered for at the PIN pad.")
+    amount = fields.Numeric("Authorized Amount", digits=(16, 2),
+        readonly=True,
+        help="The most the PIN entered at the PIN pad lets the sale pay.")
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.wallet_id, Index.Range())))
+        cls._sql_indexes.add(Index(t, (t.request, Index.Equality()),
+                where=t.request != Null))
         cls._order = [('id', 'DESC')]
 
     def get_wallet(self, name):

@@ -4,6 +4,7 @@ import datetime as dt
 import os
 import uuid
 from decimal import Decimal
+from unittest.mock import patch
 
 from trytond.exceptions import UserError
 from trytond.modules.retail_pos.exceptions import PosError
@@ -263,6 +264,65 @@ class RetailPosTestCase(ModuleTestCase):
         result = API.checkout(env['cashier'], env['point'], good)
         wallet = wallet.__class__(wallet.id)
         self.assertEqual(wallet.balance, Decimal('500') - total)
+        self.assertEqual(result['member']['wallet']['balance'],
+            str(Decimal('500') - total))
+
+    @with_transaction()
+    def test_wallet_pin_at_the_pad(self):
+        """The PIN checked at the PIN pad pays that sale, up to its amount,
+        for ten minutes; a wrong PIN is refused at the pad"""
+        pool = Pool()
+        Wallet = pool.get('retail.wallet')
+        env = self._env()
+        API = self._api()
+        wallet = env['wallet']
+        product = env['products'][1]
+        total = (product.gross_price_used * Decimal('0.95')).quantize(
+            Decimal('0.01'))
+        wallet_method = env['methods']['wallet'].id
+
+        def pad(cart, amount, pin=MEMBER_PIN):
+            return API.wallet_pin(env['cashier'], env['point'], {
+                    'uuid': cart['uuid'], 'member_id': env['member'].id,
+                    'amount': str(amount), 'pin': pin})
+
+        def cart(amount=total):
+            return self._cart(env, member_id=env['member'].id,
+                lines=[{'product_id': product.id, 'quantity': 1}],
+                payments=[{'method_id': wallet_method,
+                        'amount': str(amount)}])
+
+        wrong = cart()
+        with self.assertRaises(UserError):
+            pad(wrong, total, pin='0000')
+        with self.assertRaises(UserError):
+            API.checkout(env['cashier'], env['point'], wrong)
+        with self.assertRaises(PosError) as cm:
+            pad(cart(), Decimal('501'))
+        self.assertEqual(cm.exception.code, 'insufficient_balance')
+
+        # checked for less than the sale pays
+        short = cart()
+        self.assertEqual(pad(short, total - 1)['verified'], True)
+        with self.assertRaises(UserError):
+            API.checkout(env['cashier'], env['point'], short)
+        # too long ago
+        late = cart()
+        pad(late, total)
+        later = Wallet._now() + dt.timedelta(minutes=11)
+        with patch.object(Wallet, '_now', staticmethod(lambda: later)):
+            with self.assertRaises(UserError):
+                API.checkout(env['cashier'], env['point'], late)
+        self.assertEqual(Wallet(wallet.id).balance, Decimal('500'))
+
+        good = cart()
+        answer = pad(good, total)
+        self.assertEqual(answer['amount'], str(total))
+        # the PIN pays its sale only
+        with self.assertRaises(UserError):
+            API.checkout(env['cashier'], env['point'], cart())
+        result = API.checkout(env['cashier'], env['point'], good)
+        self.assertEqual(Wallet(wallet.id).balance, Decimal('500') - total)
         self.assertEqual(result['member']['wallet']['balance'],
             str(Decimal('500') - total))
 

@@ -93,12 +93,23 @@ export class PaymentScreen extends Component {
         const rate = this.pointRate();
         this.setPoints(String(rate ? Math.min(Number(this.member().points.available ?? this.member().points.balance), Math.floor(rest / rate)) : 0));
     }
-    setPin(pin) {
+    async setPin(pin) {
         const line = this.payments().find((p) => p.key === this.local.pinFor);
-        if (line) line.pin = pin;
-        this.local.pinFor = null;
         this.pad.clear();
-        document.getElementById('pay-amount')?.focus();
+        if (!line || this.local.busy) { this.local.pinFor = null; return; }
+        this.local.busy = true;
+        try {
+            await this.pos.verifyWalletPin(line, pin);
+            this.local.pinFor = null;
+            this.local.error = '';
+            setTimeout(() => document.getElementById('pay-amount')?.focus(), 30);
+        } catch (e) {
+            // the pad stays open for another try (the message says how many)
+            this.local.error = e.message;
+            if (e.code === 'insufficient_balance') { this.local.pinFor = null; this.pos.refreshMember(); }
+        } finally {
+            this.local.busy = false;
+        }
     }
     askPin(key) { this.local.pinFor = key; this.pad.clear(); }
     toggleChangeToWallet() { this.state.changeToWallet = !this.state.changeToWallet; }
@@ -120,7 +131,7 @@ export class PaymentScreen extends Component {
         const nonCash = pays.filter((p) => p.kind !== 'cash').reduce((s, p) => s + this.m.parse(p.amount), 0);
         if (nonCash > this.pos.total()) return this.t('payment.only_cash_change');
         const wallet = pays.find((p) => p.kind === 'wallet');
-        if (wallet && this.member()?.wallet?.has_pin && !wallet.pin) return this.t('payment.need_pin');
+        if (wallet && this.member()?.wallet?.has_pin && !this.pos.pinCovers(wallet)) return this.t('payment.need_pin');
         if (wallet && this.m.parse(wallet.amount) > this.m.parse(this.member().wallet.balance)) return this.t('payment.wallet_short');
         const quote = this.state.quote;
         if (quote?.error && quote.version === this.pos.cartVersion) return quote.error;
@@ -144,7 +155,7 @@ export class PaymentScreen extends Component {
             this.local.error = e.message;
             if (e.code && /pin/i.test(e.code)) {
                 const wallet = this.payments().find((p) => p.kind === 'wallet');
-                if (wallet) { wallet.pin = ''; this.askPin(wallet.key); }
+                if (wallet) { wallet.pin = ''; wallet.pinFor = null; this.askPin(wallet.key); }
             }
             if (e.code && e.code !== 'offline_refused') this.pos.refreshMember();
         } finally {
@@ -197,7 +208,7 @@ export class PaymentScreen extends Component {
         if (line.kind === 'wallet') {
             const w = this.member().wallet;
             parts.push(`<div class="hint">${this.t('payment.wallet_balance', {balance: w.balance})}</div>`);
-            if (w.has_pin) parts.push(`<button class="btn" ${this.on('askPin', line.key)} data-testid="wallet-pin">${line.pin ? this.t('payment.pin_entered') : this.t('payment.enter_pin')}</button>`);
+            if (w.has_pin) parts.push(`<button class="btn" ${this.on('askPin', line.key)} data-testid="wallet-pin">${this.pos.pinCovers(line) ? this.t('payment.pin_entered') : this.t('payment.enter_pin')}</button>`);
         }
         return parts.join('');
     }
@@ -215,7 +226,7 @@ export class PaymentScreen extends Component {
                 <kbd>F${i + 1}</kbd> ${esc(method.name)}${refusal && !this.state.online ? ` <small>${this.t('status.offline')}</small>` : ''}</button>`;
         }).join('');
         const pays = this.payments().map((p) => `<li class="${p.key === this.local.selected ? 'sel' : ''}" ${this.on('select', p.key)} data-testid="payment-line">
-            <span>${esc(p.name)}${p.points ? ` <small>(${this.t('payment.points_n', {points: p.points})})</small>` : ''}${p.reference ? ` <small>#${esc(p.reference)}</small>` : ''}${p.kind === 'wallet' && member?.wallet?.has_pin ? ` <small>${p.pin ? this.t('payment.pin_ok_short') : this.t('payment.need_pin_short')}</small>` : ''}</span>
+            <span>${esc(p.name)}${p.points ? ` <small>(${this.t('payment.points_n', {points: p.points})})</small>` : ''}${p.reference ? ` <small>#${esc(p.reference)}</small>` : ''}${p.kind === 'wallet' && member?.wallet?.has_pin ? ` <small>${this.pos.pinCovers(p) ? this.t('payment.pin_ok_short') : this.t('payment.need_pin_short')}</small>` : ''}</span>
             <b>${esc(p.amount)}</b><button class="x" ${this.on('remove', p.key)}>✕</button></li>`).join('');
         const q = pos.quoteIsFresh() ? this.state.quote : null;
         const coupons = member?.coupons || [];
