@@ -725,7 +725,20 @@ def bulk_create(Model, vlist, preprocess=True):
             else:
                 sql_row.append(format_(value))
         sql_rows.append(sql_row)
-    ids = _insert_rows(Model, table, columns, sql_rows)
+    try:
+        ids = _insert_rows(Model, table, columns, sql_rows)
+    except (backend.DatabaseIntegrityError,
+            backend.DatabaseDataError) as exception:
+        # a translated error, as the ORM's create gives: the constraint by
+        # its name, a required field, a missing target
+        if isinstance(exception, backend.DatabaseIntegrityError):
+            raise_func = Model._ModelSQL__raise_integrity_error
+        else:
+            raise_func = Model._ModelSQL__raise_data_error
+        with transaction.new_transaction():
+            for values in rows:
+                raise_func(exception, values, transaction=transaction)
+        raise
 
     for name in to_set:
         field = Model._fields[name]
