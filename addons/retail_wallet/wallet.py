@@ -567,25 +567,28 @@ class Wallet(ModelSQL, ModelView):
                         wallet=wallet.rec_name,
                         balance=principal_before + bonus_before,
                         amount=-(principal + bonus)))
-            line = Line(
-                wallet=wallet,
-                sequence=sequence + 1,
-                kind=kind,
-                principal=principal,
-                bonus=bonus,
-                principal_before=principal_before,
-                bonus_before=bonus_before,
-                principal_after=principal_after,
-                bonus_after=bonus_after,
-                origin=origin,
-                reason=reason,
-                operator=Transaction().user or None,
-                request_key=request_key or new_request_key(),
-                card=card,
-                refund_of=refund_of,
-                )
-            line.save()
-        return line
+            # inserted without the ORM's per-record validation: the values
+            # are made here from the sums read under the lock, and what must
+            # never happen (a negative balance, a sequence, a request key or
+            # an origin twice, a write) the database refuses
+            line_id, = bulk_create(Line, [{
+                        'wallet': wallet.id,
+                        'sequence': sequence + 1,
+                        'kind': kind,
+                        'principal': principal,
+                        'bonus': bonus,
+                        'principal_before': principal_before,
+                        'bonus_before': bonus_before,
+                        'principal_after': principal_after,
+                        'bonus_after': bonus_after,
+                        'origin': str(origin) if origin is not None else None,
+                        'reason': reason,
+                        'operator': Transaction().user or None,
+                        'request_key': request_key or new_request_key(),
+                        'card': getattr(card, 'id', card),
+                        'refund_of': getattr(refund_of, 'id', refund_of),
+                        }])
+        return Line(line_id)
 
     def split_spending(self, amount):
         """Return (principal, bonus) parts to spend amount (positive)
