@@ -722,11 +722,6 @@ class PointsAccount(ModelSQL, ModelView):
         values.setdefault('operator', Transaction().user or None)
         if kind in LOT_KINDS and points > 0:
             values['lot'] = True
-        for name in ['origin', 'reversed', 'operator']:
-            value = values.get(name)
-            if value is not None and not isinstance(value, (int, str)):
-                values[name] = (str(value) if name == 'origin'
-                    else value.id)
         # inserted without the ORM's per-record validation (a tenth of a
         # member's checkout): the values are made here and what must never
         # happen (a zero line, a negative balance, a sequence or an origin

@@ -1262,8 +1262,8 @@ class PosAPI(Model):
         uuid = data.get('uuid')
         if not isinstance(uuid, str) or not UUID_RE.match(uuid):
             raise pos_error('msg_bad_uuid', 'invalid_uuid', field='uuid')
-        parse_int(data.get('member_id'), 'member_id', 1)
-        member, _ = cls._cart_member(point, {'member_id': data['member_id']})
+        member, _ = cls._cart_member(point, {
+                'member_id': parse_int(data.get('member_id'), 'member_id', 1)})
         currency = point.company.currency
         amount = parse_money(data.get('amount'), currency, 'amount')
         if amount <= 0:

@@ -581,12 +581,12 @@ class Wallet(ModelSQL, ModelView):
                         'bonus_before': bonus_before,
                         'principal_after': principal_after,
                         'bonus_after': bonus_after,
-                        'origin': str(origin) if origin is not None else None,
+                        'origin': origin,
                         'reason': reason,
                         'operator': Transaction().user or None,
                         'request_key': request_key or new_request_key(),
-                        'card': getattr(card, 'id', card),
-                        'refund_of': getattr(refund_of, 'id', refund_of),
+                        'card': card,
+                        'refund_of': refund_of,
                         }])
         return Line(line_id)
 
@@ -646,8 +646,9 @@ class Wallet(ModelSQL, ModelView):
         return self._pin_state(config)[0]
 
     def _pin_state(self, config):
-        """Return the end of the lock-out or None and the failures since
-        the last attempt that was not one"""
+        """Return the end of the lock-out or None and the failures that
+        count towards the next lock-out (since the last attempt that was not
+        a failure and the last lock-out's end)"""
         pool = Pool()
         Attempt = pool.get('retail.wallet.pin.attempt')
         attempts = Attempt.search([
@@ -670,8 +671,8 @@ class Wallet(ModelSQL, ModelView):
             if count >= config.pin_max_attempts:
                 until = at + lock
         if until and self._now() < until:
-            return until, len(failures)
-        return None, len(failures)
+            return until, count
+        return None, count
 
     @classmethod
     def get_pin_status(cls, wallets, names):
@@ -764,22 +765,12 @@ class Wallet(ModelSQL, ModelView):
                     wallet._record_attempt('success', request, amount)
                 else:
                     wallet._record_attempt('failure')
-                until = wallet._pin_locked_until(config)
+                until, failures = wallet._pin_state(config)
                 if ok:
                     result, remaining = 'ok', 0
                 elif until:
                     result, remaining = 'locked', 0
                 else:
-                    Attempt = Pool().get('retail.wallet.pin.attempt')
-                    attempts = Attempt.search(
-                        [('wallet_id', '=', wallet.id)],
-                        order=[('id', 'DESC')],
-                        limit=config.pin_max_attempts)
-                    failures = 0
-                    for attempt in attempts:
-                        if attempt.result != 'failure':
-                            break
-                        failures += 1
                     remaining = config.pin_max_attempts - failures
                     result = 'wrong'
         return result, remaining
