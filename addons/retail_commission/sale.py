@@ -13,7 +13,8 @@ from decimal import Decimal
 from sql.operators import Equal
 
 from trytond.i18n import gettext
-from trytond.model import Exclude, ModelSQL, ModelView, Workflow, fields
+from trytond.model import Exclude, ModelSQL, ModelView, fields
+from trytond.modules.retail_member.tools import extends_transition
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import without_check_access
@@ -131,7 +132,7 @@ class POSSale(metaclass=PoolMeta):
                     ])]
 
     @classmethod
-    @Workflow.transition('done')
+    @extends_transition('done')
     def do(cls, sales):
         super().do(sales)
         cls.process_commission(sales)

@@ -12,7 +12,8 @@
 from collections import defaultdict
 from decimal import Decimal
 
-from trytond.model import ModelView, Workflow
+from trytond.model import ModelView
+from trytond.modules.retail_member.tools import extends_transition
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import without_check_access
 
@@ -32,7 +33,7 @@ class Topup(metaclass=PoolMeta):
 
     @classmethod
     @ModelView.button
-    @Workflow.transition('done')
+    @extends_transition('done')
     def do(cls, topups):
         super().do(topups)
         cls.process_commission(topups)

@@ -4,8 +4,9 @@ from collections import defaultdict
 from decimal import Decimal
 
 from trytond.i18n import gettext
-from trytond.model import Workflow, fields
+from trytond.model import fields
 from trytond.modules.product import round_price
+from trytond.modules.retail_member.tools import extends_transition
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.rpc import RPC
@@ -214,7 +215,7 @@ class POSSale(metaclass=PoolMeta):
         Payment.delete(payments_delete)
 
     @classmethod
-    @Workflow.transition('done')
+    @extends_transition('done')
     def do(cls, sales):
         cls.apply_count_cards(sales)
         super().do(sales)

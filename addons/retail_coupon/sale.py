@@ -27,8 +27,9 @@ from collections import defaultdict
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, Workflow, fields
+from trytond.model import ModelSQL, fields
 from trytond.modules.product import price_digits, round_price
+from trytond.modules.retail_member.tools import extends_transition
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.rpc import RPC
@@ -615,7 +616,7 @@ class POSSale(metaclass=PoolMeta):
     # Workflow
 
     @classmethod
-    @Workflow.transition('done')
+    @extends_transition('done')
     def do(cls, sales):
         pool = Pool()
         Coupon = pool.get('retail.coupon')

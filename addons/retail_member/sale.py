@@ -3,13 +3,14 @@
 from collections import defaultdict
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from trytond.model import Workflow, fields
+from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .ledger import lock_in_place
+from .tools import extends_transition
 
 AMOUNT_FIELDS = [
     'total_tax', 'total', 'amount_paid', 'amount_to_pay', 'currency']
@@ -177,7 +178,7 @@ class POSSale(metaclass=PoolMeta):
         lock_in_place(Sequence, sequences, mark)
 
     @classmethod
-    @Workflow.transition('done')
+    @extends_transition('done')
     def do(cls, sales):
         cls.check_member_cards(sales)
         cls.lock_number_sequences(sales)

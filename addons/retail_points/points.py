@@ -1015,10 +1015,11 @@ class PointsAccount(ModelSQL, ModelView):
     # Receipt
 
     @classmethod
-    def receipt(cls, company, member, origins, date=None):
+    def receipt(cls, company, member, origins, date=None, totals=True):
         """Return the points figures of a receipt for the documents origins:
-        earned, spent, given back, taken back, balance, available, next
-        expiry date and points"""
+        earned, spent, given back, taken back, and with totals the balance,
+        available, debt, next expiry date and points (totals=False: the
+        caller has the account's figures already, as the POS's summary)"""
         pool = Pool()
         Line = pool.get('retail.points.line')
         result = {
@@ -1043,9 +1044,10 @@ class PointsAccount(ModelSQL, ModelView):
                     result['restored'] += line.points
                 else:
                     result['reversed'] -= line.points
-        for name in ['balance', 'available', 'debt', 'next_expiry_date',
-                'next_expiry_points']:
-            result[name] = getattr(account, name)
+        if totals:
+            for name in ['balance', 'available', 'debt', 'next_expiry_date',
+                    'next_expiry_points']:
+                result[name] = getattr(account, name)
         return result
 
 

@@ -18,7 +18,8 @@ from collections import defaultdict
 from decimal import Decimal
 
 from trytond.i18n import gettext
-from trytond.model import ModelView, Workflow, fields
+from trytond.model import ModelView, fields
+from trytond.modules.retail_member.tools import extends_transition
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.rpc import RPC
@@ -266,13 +267,15 @@ class LoyaltyMixin:
                     allow_debt=True, origin=origin,
                     base_amount=-self.currency.round(earning.base))
 
-    def get_points_receipt(self):
+    def get_points_receipt(self, totals=True):
         """Return the points of the receipt: earned, spent, restored,
-        reversed, balance, available, debt, next expiry date and points"""
+        reversed, and with totals the account's balance, available, debt,
+        next expiry date and points"""
         pool = Pool()
         Account = pool.get('retail.points.account')
         return Account.receipt(
-            self.company, self._points_member(), self._points_origins())
+            self.company, self._points_member(), self._points_origins(),
+            totals=totals)
 
     @classmethod
     def _points_check_frozen(cls, documents):
@@ -503,7 +506,7 @@ class POSSale(LoyaltyMixin, metaclass=PoolMeta):
     __name__ = 'sale.point.sale'
 
     @classmethod
-    @Workflow.transition('done')
+    @extends_transition('done')
     def do(cls, sales):
         super().do(sales)
         cls.process_points(sales)

@@ -1450,7 +1450,8 @@ class PosAPI(Model):
             number = summary['card']['number']
             rows.append([_text('msg_rc_card'),
                     '*' * max(len(number) - 4, 0) + number[-4:]])
-        points = sale.get_points_receipt()
+        # the balance is the summary's: the receipt needs the movements
+        points = sale.get_points_receipt(totals=False)
         if points.get('earned'):
             rows.append([_text('msg_rc_points_earned'),
                     str(points['earned'])])

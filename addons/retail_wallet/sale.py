@@ -3,8 +3,9 @@
 from decimal import Decimal
 
 from trytond.i18n import gettext
-from trytond.model import Workflow, fields
+from trytond.model import fields
 from trytond.model.exceptions import AccessError
+from trytond.modules.retail_member.tools import extends_transition
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.rpc import RPC
@@ -261,7 +262,7 @@ class POSSale(metaclass=PoolMeta):
                 })
 
     @classmethod
-    @Workflow.transition('done')
+    @extends_transition('done')
     def do(cls, sales):
         super().do(sales)
         for sale in sales:
@@ -269,7 +270,7 @@ class POSSale(metaclass=PoolMeta):
                 payment.process_wallet()
 
     @classmethod
-    @Workflow.transition('posted')
+    @extends_transition('posted')
     def post(cls, sales):
         "Post the wallet moves booked at done with the sales"
         Move = Pool().get('account.move')
