@@ -33,6 +33,40 @@ def _decimal(value):
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
+def _amounts_memo():
+    """{sale id: its amounts} computed in this transaction.
+
+    A sale's amounts change only with its lines and payments (its company
+    does not change): every creation, write or deletion of either empties
+    the memo (AmountsMemoMixin), and the sales' amounts are computed again
+    when next read.  A record's own cache is emptied by every write of any
+    record: a checkout read the same amounts six times."""
+    transaction = Transaction()
+    memo = getattr(transaction, '_retail_sale_amounts', None)
+    if memo is None:
+        memo = transaction._retail_sale_amounts = {}
+    return memo
+
+
+def _forget_amounts():
+    Transaction()._retail_sale_amounts = {}
+
+
+class AmountsMemoMixin:
+    "The lines and payments of a sale: their changes forget its amounts"
+    __slots__ = ()
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        _forget_amounts()
+
+    @classmethod
+    def on_delete(cls, records):
+        # on_modification('delete') runs before the rows go
+        return super().on_delete(records) + [_forget_amounts]
+
+
 class POS(metaclass=PoolMeta):
     __name__ = 'sale.point'
     shop = fields.Many2One(
@@ -98,7 +132,10 @@ class POSSale(metaclass=PoolMeta):
         lines = defaultdict(list)
         paid = defaultdict(Decimal)
         amounts = set(names) != {'currency'}
-        for sub_ids in grouped_slice(sales, IN_MAX):
+        memo = _amounts_memo()
+        known = {s.id: memo[s.id] for s in sales if s.id in memo}
+        todo = [s for s in sales if s.id not in known]
+        for sub_ids in grouped_slice(todo, IN_MAX):
             ids = [int(s) for s in sub_ids]
             cursor.execute(*sale
                 .join(company, condition=sale.company == company.id)
@@ -121,6 +158,10 @@ class POSSale(metaclass=PoolMeta):
                 paid[sale_id] += _decimal(amount)
         result = {n: {} for n in names}
         for record in sales:
+            if record.id in known:
+                for name in names:
+                    result[name][record.id] = known[record.id][name]
+                continue
             rounding = factor.get(record.id)
             total = tax = Decimal(0)
             for quantity, unit_list, unit_gross in lines[record.id]:
@@ -136,6 +177,8 @@ class POSSale(metaclass=PoolMeta):
                 'amount_to_pay': total - paid[record.id],
                 'currency': currencies.get(record.id),
                 }
+            if amounts and record.id in currencies:
+                memo[record.id] = values
             for name in names:
                 result[name][record.id] = values[name]
         return result
@@ -185,7 +228,7 @@ class POSSale(metaclass=PoolMeta):
         super().do(sales)
 
 
-class POSSaleLine(metaclass=PoolMeta):
+class POSSaleLine(AmountsMemoMixin, metaclass=PoolMeta):
     __name__ = 'sale.point.sale.line'
 
     @classmethod
@@ -256,3 +299,7 @@ class POSSaleLine(metaclass=PoolMeta):
             location = self.sale.point.storage_location
         return location
 
+
+
+class POSPayment(AmountsMemoMixin, metaclass=PoolMeta):
+    __name__ = 'sale.point.payment'

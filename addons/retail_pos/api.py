@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sql import Literal, Null
 from sql.aggregate import Count, Max, Sum
 from sql.conditionals import Coalesce
+from sql.functions import CurrentTimestamp
 
 from trytond.config import config
 from trytond.i18n import gettext
@@ -1041,10 +1042,23 @@ class PosAPI(Model):
 
     @classmethod
     def _finish(cls, checkout, result, start):
-        checkout.result = json.dumps(result, default=str)
-        checkout.duration = int((dt.datetime.now() - start).total_seconds()
-            * 1000)
-        checkout.save()
+        """Store the result for a replay (and the sale or top-up it made),
+        with one UPDATE: the row is the request's own, inserted by _begin
+        in this transaction, and the ORM's write would read it back twice
+        and validate it"""
+        Checkout = Pool().get('retail.pos.checkout')
+        transaction = Transaction()
+        table = Checkout.__table__()
+        sale = getattr(checkout, 'sale', None)
+        topup = getattr(checkout, 'topup', None)
+        duration = int((dt.datetime.now() - start).total_seconds() * 1000)
+        transaction.connection.cursor().execute(*table.update(
+                [table.result, table.duration, table.sale, table.topup,
+                    table.write_uid, table.write_date],
+                [json.dumps(result, default=str), duration,
+                    sale.id if sale else None, topup.id if topup else None,
+                    transaction.user, CurrentTimestamp()],
+                where=table.id == checkout.id))
         return result
 
     @classmethod
@@ -1153,6 +1167,15 @@ class PosAPI(Model):
                 field='payments')
         settings = None
         due = total
+
+        def save(records):
+            # the values were checked here (method of the company, amount,
+            # points and their value, which the points' processing checks
+            # again): one INSERT without the ORM's validation, which would
+            # read the method, the session and the payment back
+            if records:
+                bulk_create(Payment, records)
+            return []
         cash = []
         described = []
         records = []
@@ -1179,8 +1202,8 @@ class PosAPI(Model):
                 if amount > due:
                     raise pos_error('msg_overpayment', 'overpayment',
                         field=field + '.points')
-                records.append(Payment(sale=sale, method=method,
-                        amount=amount, points=points))
+                records.append({'sale': sale.id, 'method': method.id,
+                        'amount': amount, 'points': points})
                 due -= amount
                 described.append((method, amount, None))
                 continue
@@ -1203,9 +1226,7 @@ class PosAPI(Model):
                 if pin is not None and not isinstance(pin, str):
                     raise pos_error('msg_bad_value', 'invalid_request',
                         field=field + '.pin')
-                if records:
-                    Payment.save(records)
-                    records = []
+                records = save(records)
                 Sale.add_wallet_payment([sale], amount, pin=pin,
                     request_key='%s:%d' % (uuid, i), pin_request=uuid)
             else:
@@ -1215,8 +1236,8 @@ class PosAPI(Model):
                         or len(reference) > 64):
                     raise pos_error('msg_bad_value', 'invalid_request',
                         field=field + '.reference')
-                records.append(Payment(sale=sale, method=method,
-                        amount=amount))
+                records.append({'sale': sale.id, 'method': method.id,
+                        'amount': amount})
             due -= amount
             described.append((method, amount, payment.get('reference')))
         change = ZERO
@@ -1230,19 +1251,18 @@ class PosAPI(Model):
             to_wallet = bool(data.get('change_to_wallet')) and change > 0
             paid = received if to_wallet else due
             if paid:
-                records.append(Payment(sale=sale, method=method, amount=paid))
+                records.append({'sale': sale.id, 'method': method.id,
+                        'amount': paid})
             described.append((method, received, None))
             due = ZERO
             if to_wallet:
                 if not sale.member:
                     raise pos_error('msg_wallet_no_member', 'member_required',
                         field='change_to_wallet')
-                Payment.save(records)
-                records = []
+                records = save(records)
                 Sale.add_wallet_payment([sale], -change,
                     request_key='%s:change' % uuid)
-        if records:
-            Payment.save(records)
+        save(records)
         if due != 0:
             raise pos_error('msg_amount_to_pay', 'amount_to_pay',
                 field='payments', amount=money(due, currency))
@@ -1344,15 +1364,19 @@ class PosAPI(Model):
                 'change_to_wallet': to_wallet,
                 },
             'receipt': cls.build_receipt(sale, point, cashier, change,
-                described, to_wallet, summary),
+                described, to_wallet, summary, names={
+                    ln['product_id']: ln['name']
+                    for ln in (quote or {}).get('lines', [])}),
             'member': summary,
             }
 
     # ------------------------------------------------------------ receipt
     @classmethod
     def build_receipt(cls, sale, point, cashier, change, described,
-            to_wallet, summary, reprint=False):
+            to_wallet, summary, reprint=False, names=None):
+        "names: {product id: name} the quote has already read"
         currency = point.company.currency
+        names = names or {}
         lines = []
         discount = ZERO
         cls._prefetch_prices(point, [ln.product for ln in sale.lines])
@@ -1367,7 +1391,8 @@ class PosAPI(Model):
                 discount += saved
                 note = _text('msg_rc_saved', amount=money(saved, currency))
             lines.append({
-                    'name': line.product.rec_name,
+                    'name': names.get(line.product.id)
+                    or line.product.rec_name,
                     'qty': _qty(line.quantity),
                     'unit_price': money(unit, currency),
                     'amount': money(line.amount, currency),
@@ -1413,7 +1438,10 @@ class PosAPI(Model):
                     sale.retail_pos_refund_of.number or ''])
         receipt = {
             'header': {
-                'title': point.company.rec_name,
+                # the company's rec_name is its party's name, read
+                # without the rec_name machinery of both
+                'title': point.company.party.name
+                or point.company.rec_name,
                 'lines': [shop.name] if shop else [],
                 },
             'meta': meta,
