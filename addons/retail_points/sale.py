@@ -166,12 +166,16 @@ class LoyaltyMixin:
         their amount must be the value of the points given back"""
         pool = Pool()
         Line = pool.get('retail.points.line')
+        payments = self._points_refund_payments()
+        if not payments and not self._points_returns():
+            # points are given back only by the reversal of returns
+            # (_points_reverse_returns): a sale without any has none
+            return
         restored = sum(ln.points for ln in Line.search([
                     ('origin', '=', str(self)),
                     ('kind', '=', 'refund'),
                     ('points', '>', 0),
                     ]))
-        payments = self._points_refund_payments()
         if not restored and not payments:
             return
         value = settings.points_value(restored, self.currency)
