@@ -935,6 +935,10 @@ class CommissionLine(ModelSQL, ModelView):
                 original = line._commission_returned_line()
                 if original:
                     returns[line.id] = original
+        if not returns and not any(ln.staff for ln in lines):
+            # nobody served the lines and none returns a sold line: there
+            # is no commission to record nor to reverse
+            return []
         line_ids = [ln.id for ln in lines]
         original_ids = list({o.id for o in returns.values()})
         recorded, reversed_ = set(), set()

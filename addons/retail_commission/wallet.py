@@ -61,6 +61,12 @@ class POSSale(metaclass=PoolMeta):
             if p.method.retail_wallet and p.amount and p.wallet_lines]
         if not payments:
             return values
+        if all(p.amount > 0 for p in payments) and not any(
+                ln.staff for p in payments for ln in p.sale.lines
+                if ln.quantity > 0):
+            # a payment earns commission for the staff of the sold lines
+            # only: nobody to pay nor to look up
+            return values
         # the refunded payments: their commission is reversed
         originals = {}
         for payment in payments:

@@ -821,6 +821,38 @@ def bulk_create(Model, vlist, preprocess=True):
     return ids
 
 
+def write_links(Model, records, values):
+    """Write plain values on records with one UPDATE, without the ORM's
+    validation nor its modification hooks, and clean the caches as
+    ModelStorage.write does.
+
+    For the links a module sets on its own records once it has made what
+    they link to (a payment's draft move): the ORM's write would read the
+    records back, validate them and run every module's checks of a
+    modification for a field none of them watches."""
+    transaction = Transaction()
+    records = list(records)
+    if not records:
+        return
+    assert all(not hasattr(Model._fields[n], 'set') for n in values)
+    table = Model.__table__()
+    columns = [Column(table, n) for n in values] + [
+        table.write_uid, table.write_date]
+    sql_values = [Model._fields[n].sql_format(v) for n, v in values.items()
+        ] + [transaction.user, CurrentTimestamp()]
+    cursor = transaction.connection.cursor()
+    for sub in grouped_slice(records):
+        cursor.execute(*table.update(columns, sql_values,
+                where=table.id.in_([int(r) for r in sub])))
+    transaction.counter += 1
+    for record in records:
+        record._local_cache.pop(record.id, None)
+    for cache in transaction.cache.values():
+        if Model.__name__ in cache:
+            for record in records:
+                cache[Model.__name__].pop(record.id, None)
+
+
 class _Invalid(Exception):
     def __init__(self, message, **kwargs):
         super().__init__(message)

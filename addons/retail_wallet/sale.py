@@ -5,6 +5,7 @@ from decimal import Decimal
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.model.exceptions import AccessError
+from trytond.modules.retail_member.exchange import bulk_create, write_links
 from trytond.modules.retail_member.tools import extends_transition
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
@@ -215,7 +216,7 @@ class POSPayment(metaclass=PoolMeta):
             if not principal and not bonus:
                 return
             with Transaction().set_context(company=self.sale.company.id):
-                self.wallet_move = config.create_move(self.sale.date, [
+                move = config.create_move(self.sale.date, [
                         (config.require('liability_account'), principal),
                         (config.require('bonus_account') if bonus else None,
                             bonus),
@@ -223,7 +224,9 @@ class POSPayment(metaclass=PoolMeta):
                             -(principal + bonus)),
                         ], self, description=self.sale.rec_name,
                     post=False)
-            self.save()
+            # the payment's own link to its move, set once: no check of a
+            # modification watches it
+            write_links(self.__class__, [self], {'wallet_move': move})
 
     @staticmethod
     def refund_parts(original, amount):
@@ -368,8 +371,20 @@ class POSSale(metaclass=PoolMeta):
         if refund_of is not None:
             payment.wallet_refund_of = refund_of
         sale.authorize_wallet_payment(payment, pin, pin_request=pin_request)
-        payment.save()
-        return payment.id
+        # made here: the method of the sale's company, the amount and the
+        # wallet checked by authorize_wallet_payment; one INSERT without
+        # the ORM's validation, which would read them all back
+        payment_id, = bulk_create(Payment, [{
+                    'sale': sale.id,
+                    'method': payment.method.id,
+                    'amount': payment.amount,
+                    'wallet': payment.wallet.id,
+                    'wallet_authorized': True,
+                    'wallet_request_key': payment.wallet_request_key,
+                    'wallet_refund_of': (
+                        int(refund_of) if refund_of is not None else None),
+                    }])
+        return payment_id
 
 
 class POSPay(metaclass=PoolMeta):
