@@ -58,14 +58,15 @@ class POSSale(metaclass=PoolMeta):
         Line = pool.get('retail.commission.line')
         values = super().get_commission_values(sales, cache)
         payments = [p for s in sales for p in s.payments
-            if p.method.retail_wallet and p.amount and p.wallet_lines]
-        if not payments:
-            return values
+            if p.method.retail_wallet and p.amount]
         if all(p.amount > 0 for p in payments) and not any(
                 ln.staff for p in payments for ln in p.sale.lines
                 if ln.quantity > 0):
             # a payment earns commission for the staff of the sold lines
             # only: nobody to pay nor to look up
+            return values
+        payments = [p for p in payments if p.wallet_lines]
+        if not payments:
             return values
         # the refunded payments: their commission is reversed
         originals = {}

@@ -521,21 +521,26 @@ class POSSale(LoyaltyMixin, metaclass=PoolMeta):
     def _points_date(self):
         return self.date
 
-    def _points_amounts(self, line):
+    def _points_amounts(self, line, earn_base=None):
+        "earn_base: the configuration's, when the caller has it"
         pool = Pool()
         Configuration = pool.get('retail.points.configuration')
-        settings = Configuration.get_settings(self.company)
+        if earn_base is None:
+            earn_base = Configuration.get_settings(self.company).earn_base
         gross = line.gross_amount
-        base = gross if settings.earn_base == 'taxed' else line.untax_amount
+        base = gross if earn_base == 'taxed' else line.untax_amount
         return base, gross
 
     def _points_earn_items(self):
+        pool = Pool()
+        Configuration = pool.get('retail.points.configuration')
+        earn_base = Configuration.get_settings(self.company).earn_base
         items = []
         for line in self.lines:
             if line.paid_in_advance():
                 continue
             if line.quantity and line.quantity > 0:
-                base, gross = self._points_amounts(line)
+                base, gross = self._points_amounts(line, earn_base)
                 items.append((str(line), line.product, base, gross))
         return items
 
