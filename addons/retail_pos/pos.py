@@ -428,3 +428,25 @@ class CashSession(metaclass=PoolMeta):
         session = cls(point=point, previous_session=last[0] if last else None)
         session.save()
         return session
+
+
+class ProductFactsMixin:
+    "A change empties the POS's cache of product facts (PosAPI)"
+    __slots__ = ()
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        Pool().get('retail.pos.api')._product_facts.clear()
+
+
+class Product(ProductFactsMixin, metaclass=PoolMeta):
+    __name__ = 'product.product'
+
+
+class Template(ProductFactsMixin, metaclass=PoolMeta):
+    __name__ = 'product.template'
+
+
+class Uom(ProductFactsMixin, metaclass=PoolMeta):
+    __name__ = 'product.uom'

@@ -603,6 +603,29 @@ class RetailPosTestCase(ModuleTestCase):
         self.assertEqual(cm.exception.status, 404)
 
     @with_transaction()
+    def test_product_facts_follow_changes(self):
+        "A renamed or unsalable product is seen by the next quote"
+        pool = Pool()
+        Template = pool.get('product.template')
+        env = self._env()
+        API = self._api()
+        product = env['products'][1]
+        cart = self._cart(env, lines=[
+                {'product_id': product.id, 'quantity': 1}])
+        quote = API.quote(env['cashier'], env['point'], cart)
+        self.assertEqual(quote['lines'][0]['name'], product.rec_name)
+        Template.write([product.template], {'name': "Renamed Tea"})
+        quote = API.quote(env['cashier'], env['point'], cart)
+        self.assertIn("Renamed Tea", quote['lines'][0]['name'])
+        Template.write([product.template], {'salable': False})
+        with self.assertRaises(PosError) as cm:
+            API.quote(env['cashier'], env['point'], cart)
+        self.assertEqual(cm.exception.code, 'product_not_found')
+        Template.write([product.template], {'salable': True})
+        quote = API.quote(env['cashier'], env['point'], cart)
+        self.assertEqual(len(quote['lines']), 1)
+
+    @with_transaction()
     def test_errors_translated(self):
         "Errors are structured and in the cashier's language"
         pool = Pool()
