@@ -1029,9 +1029,11 @@ class PointsAccount(ModelSQL, ModelView):
             }
         if not member:
             return result
-        account = cls.get_account(company, member, create=False)
-        if not account:
-            return result
+        account = None
+        if totals:
+            account = cls.get_account(company, member, create=False)
+            if not account:
+                return result
         refs = [str(o) for o in origins]
         lines = Line.search([('origin', 'in', refs)]) if refs else []
         for line in lines:
