@@ -95,6 +95,8 @@ class PosAPI(Model):
     __name__ = 'retail.pos.api'
     # what the quote checks and shows of a product, by product and language
     _product_facts = Cache('retail_pos.product_facts', context=False)
+    # the ids of a product's customer taxes, by product and company
+    _product_taxes = Cache('retail_pos.product_taxes', context=False)
 
     # ------------------------------------------------------------ sign-in
     @classmethod
@@ -813,6 +815,27 @@ class PosAPI(Model):
         return result
 
     @classmethod
+    def product_taxes(cls, products):
+        """{product id: its customer taxes} in the context's company, kept
+        across requests as product_facts (emptied also by a change of a
+        product category or an account, where the taxes come from)"""
+        pool = Pool()
+        Tax = pool.get('account.tax')
+        company = Transaction().context.get('company')
+        ids_of = {}
+        for product in products:
+            key = (product.id, company)
+            ids = cls._product_taxes.get(key)
+            if ids is None:
+                ids = cls._product_taxes.set(key,
+                    [t.id for t in product.customer_taxes_used])
+            ids_of[product.id] = ids
+        # one browse: the taxes' fields are read once for every product
+        taxes = {t.id: t for t in Tax.browse(
+                list({i for ids in ids_of.values() for i in ids}))}
+        return {p: [taxes[i] for i in ids] for p, ids in ids_of.items()}
+
+    @classmethod
     def product_facts(cls, products):
         """{product id: {name, salable, active, digits, unit}}: what a quote
         checks and shows of each product, in the request's language.
@@ -1145,10 +1168,9 @@ class PosAPI(Model):
         Employee = pool.get('company.employee')
         Tax = pool.get('account.tax')
         Product = pool.get('product.product')
-        # the taxes of every product in one read (a read per line else)
         with Transaction().set_context(company=point.company.id):
-            products = Product.browse({int(ln[0]) for ln in lines})
-            taxes_of = {p.id: p.customer_taxes_used for p in products}
+            taxes_of = cls.product_taxes(
+                Product.browse({int(ln[0]) for ln in lines}))
         vlist = []
         for product, quantity, unit, _, values in lines:
             taxes = taxes_of[product.id]

@@ -431,13 +431,15 @@ class CashSession(metaclass=PoolMeta):
 
 
 class ProductFactsMixin:
-    "A change empties the POS's cache of product facts (PosAPI)"
+    "A change empties the POS's caches of product facts and taxes (PosAPI)"
     __slots__ = ()
 
     @classmethod
     def on_modification(cls, mode, records, field_names=None):
         super().on_modification(mode, records, field_names=field_names)
-        Pool().get('retail.pos.api')._product_facts.clear()
+        API = Pool().get('retail.pos.api')
+        API._product_facts.clear()
+        API._product_taxes.clear()
 
 
 class Product(ProductFactsMixin, metaclass=PoolMeta):
@@ -450,3 +452,19 @@ class Template(ProductFactsMixin, metaclass=PoolMeta):
 
 class Uom(ProductFactsMixin, metaclass=PoolMeta):
     __name__ = 'product.uom'
+
+
+class Category(ProductFactsMixin, metaclass=PoolMeta):
+    __name__ = 'product.category'
+
+
+class CategoryCustomerTax(ProductFactsMixin, metaclass=PoolMeta):
+    __name__ = 'product.category-customer-account.tax'
+
+
+class Account(ProductFactsMixin, metaclass=PoolMeta):
+    __name__ = 'account.account'
+
+
+class AccountTax(ProductFactsMixin, metaclass=PoolMeta):
+    __name__ = 'account.account-account.tax'

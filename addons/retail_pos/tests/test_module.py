@@ -626,6 +626,32 @@ class RetailPosTestCase(ModuleTestCase):
         self.assertEqual(len(quote['lines']), 1)
 
     @with_transaction()
+    def test_product_taxes_follow_changes(self):
+        "A sale line's untaxed price follows a change of its category's taxes"
+        pool = Pool()
+        Category = pool.get('product.category')
+        Sale = pool.get('sale.point.sale')
+        env = self._env()
+        API = self._api()
+        product = env['products'][1]
+
+        def sell():
+            cart = self._cart(env, lines=[
+                    {'product_id': product.id, 'quantity': 1}])
+            cart['payments'] = [{'method_id': env['methods']['cash'].id,
+                    'amount': '1000.00'}]
+            result = API.checkout(env['cashier'], env['point'], cart)
+            line, = Sale(result['sale']['id']).lines
+            return line
+        line = sell()
+        self.assertLess(line.unit_list_price, line.unit_gross_price)
+        category = product.template.account_category
+        Category.write([category], {'customer_taxes': [
+                    ('remove', [env['tax'].id])]})
+        line = sell()
+        self.assertEqual(line.unit_list_price, line.unit_gross_price)
+
+    @with_transaction()
     def test_errors_translated(self):
         "Errors are structured and in the cashier's language"
         pool = Pool()
