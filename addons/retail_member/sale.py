@@ -48,7 +48,7 @@ def _amounts_memo():
     return memo
 
 
-def _forget_amounts():
+def forget_amounts():
     Transaction()._retail_sale_amounts = {}
 
 
@@ -59,12 +59,12 @@ class AmountsMemoMixin:
     @classmethod
     def on_modification(cls, mode, records, field_names=None):
         super().on_modification(mode, records, field_names=field_names)
-        _forget_amounts()
+        forget_amounts()
 
     @classmethod
     def on_delete(cls, records):
         # on_modification('delete') runs before the rows go
-        return super().on_delete(records) + [_forget_amounts]
+        return super().on_delete(records) + [forget_amounts]
 
 
 class POS(metaclass=PoolMeta):

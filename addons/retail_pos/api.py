@@ -298,7 +298,9 @@ class PosAPI(Model):
         return session
 
     @classmethod
-    def session_report(cls, cashier, point, counted=None, session=None):
+    def session_report(cls, cashier, point, counted=None, session=None,
+            receipt=True):
+        "receipt=False: the caller builds the printable receipt itself"
         pool = Pool()
         Sale = pool.get('sale.point.sale')
         Payment = pool.get('sale.point.payment')
@@ -376,7 +378,8 @@ class PosAPI(Model):
             'topups_total': money(
                 sum((t.amount for t in topups), ZERO), currency),
             }
-        report['receipt'] = cls._report_receipt(report, point, currency)
+        if receipt:
+            report['receipt'] = cls._report_receipt(report, point, currency)
         return report
 
     @classmethod
@@ -425,8 +428,9 @@ class PosAPI(Model):
         session = cls._current_session(point)
         counted = cls._methods_amounts(
             point, (data or {}).get('counted'), 'counted')
+        # its receipt once the difference is booked
         report = cls.session_report(cashier, point, counted=counted,
-            session=session)
+            session=session, receipt=False)
         # the cash counted minus the cash expected since the opening count
         # (the float, cash sales and top-ups): the shift's over or short
         differences = [Decimal(line['difference'])
