@@ -123,8 +123,9 @@ class LoyaltyMixin:
         self._points_check_refund_payments(settings)
 
         payments = self._points_payments()
+        items = self._points_earn_items()
         if payments:
-            self._points_check_payments(settings, payments)
+            self._points_check_payments(settings, payments, items)
         for payment, points, _ in payments:
             if Line.search([
                         ('origin', '=', str(payment)),
@@ -137,7 +138,6 @@ class LoyaltyMixin:
                     ('origin', '=', origin), ('kind', '=', 'earn'),
                     ], limit=1):
             return
-        items = self._points_earn_items()
         positive = sum((g for _, _, _, g in items if g > 0), ZERO)
         if not positive:
             return
@@ -186,8 +186,11 @@ class LoyaltyMixin:
                     'retail_points.msg_points_refund_payment',
                     sale=self.rec_name, points=restored, amount=value))
 
-    def _points_check_payments(self, settings, payments):
-        total = sum((g for _, _, _, g in self._points_earn_items()), ZERO)
+    def _points_check_payments(self, settings, payments, items=None):
+        "items: the _points_earn_items the caller has read"
+        if items is None:
+            items = self._points_earn_items()
+        total = sum((g for _, _, _, g in items), ZERO)
         paid = sum((a for _, _, a in payments), ZERO)
         limit = self.currency.round(total * settings.redeem_max_share)
         if paid > limit:
