@@ -300,6 +300,5 @@ class POSSaleLine(AmountsMemoMixin, metaclass=PoolMeta):
         return location
 
 
-
 class POSPayment(AmountsMemoMixin, metaclass=PoolMeta):
     __name__ = 'sale.point.payment'
