@@ -142,6 +142,26 @@ def test_cashier_story(client):
     assert report['report']['sales_count'] >= 1
 
 
+def test_line_discount_refused_with_promotions(client):
+    "With promotions activated a cashier's line discount is refused, named"
+    status, catalog = client.get('catalog')
+    assert status == 200
+    first, second = [p for p in catalog['products']
+        if p['kind'] == 'goods'][:2]
+    cart = {'lines': [
+            {'product_id': first['id'], 'quantity': 1},
+            {'product_id': second['id'], 'quantity': 1,
+                'discount_percent': 10}]}
+    status, answer = client.post('quote', cart)
+    assert status == 422, answer
+    assert answer['error']['code'] == 'invalid_discount'
+    assert answer['error']['field'] == 'lines[1].discount_percent'
+    del cart['lines'][1]['discount_percent']
+    status, quote = client.post('quote', cart)
+    assert status == 200, quote
+    assert len(quote['lines']) == 2
+
+
 def test_count_card_checkout(client, server, demo_db):
     "A service taken on a count card costs nothing and uses one visit"
     admin = RPCClient(server, demo_db)

@@ -2049,12 +2049,13 @@ class PosAPICoupon(metaclass=PoolMeta):
         "retail_coupon prices the cart: promotions, member price, coupons"
         Sale = Pool().get('sale.point.sale')
         super()._quote_adjust(point, member, cart, quote)
-        for line in cls._cart_lines(point, cart):
-            if line['discount_percent']:
+        # the lines were checked by _cart_lines already
+        for i, line in enumerate(cart['lines']):
+            if line.get('discount_percent'):
                 # the promotions re-price the sale when it is done
                 raise pos_error('msg_discount_with_promotions',
                     'invalid_discount',
-                    field='lines[%d].discount_percent' % line['index'])
+                    field='lines[%d].discount_percent' % i)
         codes = [c for c in cart.get('coupons') or []
             if isinstance(c, str) and c.strip()]
         # the lines a count card pays are not promoted
