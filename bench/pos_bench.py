@@ -40,7 +40,11 @@ from decimal import Decimal
 
 os.environ.setdefault('TRYTOND_DATABASE__URI',
     'postgresql://postgres@127.0.0.1:5432/')
-os.environ.setdefault('DB_NAME', 'bench_pos_api')
+# BENCH_FULL=1: every suite module activated (promotions, coupons, count
+# cards, commission, notifications, reports), as the demo runs, with a spend
+# (满减), a member line and a tier promotion on every product
+FULL = os.environ.get('BENCH_FULL') == '1'
+os.environ.setdefault('DB_NAME', 'bench_pos_full' if FULL else 'bench_pos_api')
 os.environ.setdefault('DB_CACHE', 'postgresql://')
 os.environ.pop('TRYTOND_CONFIG', None)
 DB = os.environ['DB_NAME']
@@ -68,7 +72,7 @@ def setup(products=20000, members=100000, sale_members=40):
     from trytond.transaction import Transaction
     t0 = time.perf_counter()
     drop_db()
-    activate_module(['retail_pos'])
+    activate_module(suite_modules() if FULL else ['retail_pos'])
     log(f'activated in {time.perf_counter() - t0:.0f}s')
     from trytond.transaction import TransactionError
     extras = {}
@@ -87,6 +91,35 @@ def setup(products=20000, members=100000, sale_members=40):
     with open(info_path(), 'w') as fp:
         json.dump(info, fp)
     log(f'setup done in {time.perf_counter() - t0:.0f}s')
+
+
+def suite_modules():
+    addons = os.path.join(os.path.dirname(os.path.dirname(
+                os.path.abspath(__file__))), 'addons')
+    return sorted(name for name in os.listdir(addons)
+        if os.path.exists(os.path.join(addons, name, 'tryton.cfg')))
+
+
+def seed_promotions(env):
+    "What the demo's promotions do, on every product (BENCH_FULL)"
+    from trytond.pool import Pool
+    pool = Pool()
+    Promotion = pool.get('sale.promotion')
+    Step = pool.get('sale.promotion.step')
+    company = env['company']
+    Promotion(name='满300减30', company=company, retail_kind='spend',
+        retail_steps=[Step(threshold=Decimal(t), discount=Decimal(d))
+            for t, d in [('300', '30'), ('500', '60')]]).save()
+    Promotion.create([{
+                'name': '会员日9折', 'company': company.id,
+                'retail_kind': 'line', 'formula': 'unit_price * 0.9',
+                'retail_members_only': True, 'retail_priority': 10,
+                }, {
+                'name': '等级折扣', 'company': company.id,
+                'retail_kind': 'tier',
+                'formula': 'unit_price * (1 - tier_discount)',
+                'retail_members_only': True,
+                }])
 
 
 def seed_liability_move(env):
@@ -142,6 +175,8 @@ def _setup_data(transaction, products, members, sale_members):
         wallet.post_line('topup', principal=Decimal('4000'))
         give_points(env, member, 1000000)
     seed_liability_move(env)
+    if FULL:
+        seed_promotions(env)
     bulk(transaction, env, products, members)
     return info
 
