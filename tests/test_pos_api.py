@@ -162,6 +162,53 @@ def test_line_discount_refused_with_promotions(client):
     assert len(quote['lines']) == 2
 
 
+def test_checkout_keeps_the_quoted_promotions(client, server, demo_db):
+    """The sale keeps the prices, promotions and spend discount (满减) the
+    cashier was quoted, on its lines and in its adjustments"""
+    admin = RPCClient(server, demo_db)
+    admin.login('admin', ADMIN_PASSWORD)
+    clothes = admin.model('product.product', 'search_read',
+        [('categories.name', 'ilike', '%Clothing%'), ('salable', '=', True)],
+        0, 40, [('id', 'ASC')], ['id'])
+    status, catalog = client.get('catalog')
+    assert status == 200
+    prices = {p['id']: Decimal(p['price']) for p in catalog['products']}
+    # the demo's 满300减30 on clothing: 300 or more of it
+    lines, amount = [], Decimal(0)
+    for row in clothes:
+        if row['id'] in prices and amount < 300:
+            lines.append({'product_id': row['id'], 'quantity': 1})
+            amount += prices[row['id']]
+    assert amount >= 300, 'the demo has too few clothes'
+    status, member = client.get('members/identify?code=880000000001')
+    assert status == 200, member
+    cart = {'member_id': member['id'], 'lines': lines}
+    status, quote = client.post('quote', cart)
+    assert status == 200, quote
+    assert quote['adjustments'], quote
+    label = quote['adjustments'][0]['label']
+    status, config = client.get('config')
+    cash = next(m for m in config['payment_methods'] if m['kind'] == 'cash')
+    status, answer = client.post('checkout', dict(cart,
+            uuid=str(uuid.uuid4()), payments=[{
+                    'method_id': cash['id'], 'amount': quote['total']}]))
+    assert status == 200, answer
+    assert answer['sale']['total'] == quote['total']
+    sale, = admin.model('sale.point.sale', 'read', [answer['sale']['id']],
+        ['state', 'promotion_adjustments', 'lines'])
+    assert sale['state'] in {'done', 'posted'}
+    assert label in sale['promotion_adjustments']
+    stored = admin.model('sale.point.sale.line', 'read', sale['lines'],
+        ['product', 'unit_price', 'base_unit_price', 'promotion_notes'])
+    stored.sort(key=lambda ln: ln['id'])
+    for line, row in zip(quote['lines'], stored):
+        assert row['product'] == line['product_id']
+        assert row['unit_price'] == Decimal(line['unit_price'])
+        assert 0 < row['base_unit_price'] <= prices[row['product']]
+        assert label in row['promotion_notes']
+        assert set(line['notes']) == set(row['promotion_notes'].split('\n'))
+
+
 def test_count_card_checkout(client, server, demo_db):
     "A service taken on a count card costs nothing and uses one visit"
     admin = RPCClient(server, demo_db)

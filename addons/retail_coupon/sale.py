@@ -163,6 +163,32 @@ def _spread(lines, discount):
     return shares
 
 
+def _priced_memo():
+    "{sale id: _priced_key} of the sales priced in this transaction"
+    transaction = Transaction()
+    memo = getattr(transaction, '_retail_priced', None)
+    if memo is None:
+        memo = transaction._retail_priced = {}
+    return memo
+
+
+def _priced_key(sale):
+    "What the pricing of sale reads of it and what it wrote on its lines"
+    member = sale.member
+    return (
+        sale.point.id, sale.date,
+        member.id if member else None,
+        member.member_tier.id if member and member.member_tier else None,
+        tuple(sorted(c.id for c in sale.coupons)),
+        tuple(sorted(
+                (ln.id, ln.product.id if ln.product else None, ln.quantity,
+                    bool(ln.paid_in_advance()), ln.unit_gross_price,
+                    ln.unit_list_price,
+                    ln.promotion.id if ln.promotion else None)
+                for ln in sale.lines)),
+        )
+
+
 class POSSale(metaclass=PoolMeta):
     __name__ = 'sale.point.sale'
 
@@ -216,15 +242,23 @@ class POSSale(metaclass=PoolMeta):
 
     @classmethod
     def _retail_base_price(cls, point, product, quantity, member, date,
-            price_list=None):
-        "The unit price before promotions, in the point's basis"
+            price_list=None, known=None):
+        """The unit price before promotions, in the point's basis.
+        known: (gross price used, list price used, customer taxes) of the
+        product in the point's company, when the caller has read them"""
         pool = Pool()
         Tax = pool.get('account.tax')
         with Transaction().set_context(company=point.company.id):
-            taxes = list(product.customer_taxes_used)
-            gross = (product.gross_price_used
-                if point.tax_included else None)
-            untaxed = product.list_price_used
+            if known is not None:
+                gross, untaxed, taxes = known
+                taxes = list(taxes)
+            else:
+                taxes = list(product.customer_taxes_used)
+                gross = (product.gross_price_used
+                    if point.tax_included else None)
+                untaxed = product.list_price_used
+            if not point.tax_included:
+                gross = None
             member_price = None
             if price_list:
                 with Transaction().set_context(
@@ -258,9 +292,10 @@ class POSSale(metaclass=PoolMeta):
 
     @classmethod
     def retail_price(cls, point, date, member, items, coupons,
-            check=True):
+            check=True, known=None):
         """Price items [(line or None, product, quantity)] of a sale at point
-        with coupons (retail.coupon) for member.
+        with coupons (retail.coupon) for member (known: {product id:
+        (gross price used, list price used, taxes)} the caller has read).
         Return (lines (PricedLine), adjustments [(label, amount)],
         coupon amounts {coupon: amount})."""
         pool = Pool()
@@ -279,7 +314,8 @@ class POSSale(metaclass=PoolMeta):
         lines = []
         for line, product, quantity in items:
             price, base, _ = cls._retail_base_price(
-                point, product, quantity, member, date, price_list)
+                point, product, quantity, member, date, price_list,
+                known=(known or {}).get(product.id))
             pline = PricedLine(
                 line, product, quantity, base, currency,
                 tier.discount if tier else ZERO)
@@ -501,6 +537,18 @@ class POSSale(metaclass=PoolMeta):
     def retail_quote(cls, point, member, lines, coupons=None, date=None):
         """Price a cart without writing anything.
         lines: [{product_id, quantity}], coupons: codes"""
+        point, coupons, priced, adjustments, amounts = cls.retail_price_cart(
+            point, member, lines, coupons=coupons, date=date)
+        return cls._retail_result(
+            point.company.currency, priced, adjustments, amounts)
+
+    @classmethod
+    def retail_price_cart(cls, point, member, lines, coupons=None,
+            date=None, known=None):
+        """Price a cart (see retail_quote); return (point, coupons,
+        lines (PricedLine), adjustments, coupon amounts) for a caller
+        that writes the sale itself (retail_values, retail_priced).
+        known: as retail_price"""
         pool = Pool()
         Point = pool.get('sale.point')
         Party = pool.get('party.party')
@@ -520,16 +568,38 @@ class POSSale(metaclass=PoolMeta):
             date=date)
         with without_check_access():
             coupons = Coupon.browse(coupon_ids)
-            items, extra = [], []
+            items = []
             for value in lines:
                 product = Product(int(value['product_id']))
                 quantity = float(value['quantity'])
                 if quantity > 0:
                     items.append((None, product, quantity))
             priced, adjustments, amounts = cls.retail_price(
-                point, date, member, items, coupons)
-        return cls._retail_result(
-            point.company.currency, priced, adjustments, amounts, extra)
+                point, date, member, items, coupons, known=known)
+        return point, coupons, priced, adjustments, amounts
+
+    @classmethod
+    def retail_values(cls, priced, adjustments):
+        """The values apply_retail_promotions writes for a pricing:
+        (sale values, [line values] in the order of priced), prices aside"""
+        data = json.dumps(
+            [[label, str(amount)] for label, amount in adjustments],
+            ensure_ascii=False) if adjustments else None
+        return {'retail_adjustments': data}, [{
+                'base_unit_price': pline.base_price,
+                'promotion': pline.promotion.id if pline.promotion else None,
+                'promotion_notes': '\n'.join(pline.notes) or None,
+                } for pline in priced]
+
+    @classmethod
+    def retail_priced(cls, sales):
+        """Record that the open sales are priced as they stand: their
+        transition to done prices them again only if what the pricing reads
+        (member, date, coupons, lines) or what it wrote (prices,
+        promotions) changed since, in this transaction"""
+        memo = _priced_memo()
+        for sale in sales:
+            memo[sale.id] = _priced_key(sale)
 
     @classmethod
     def apply_retail_promotions(cls, sales):
@@ -556,7 +626,8 @@ class POSSale(metaclass=PoolMeta):
                 priced, adjustments, amounts = cls.retail_price(
                     sale.point, sale.date, sale.member, items, coupons)
             digits = Decimal(1) / 10 ** Line.unit_gross_price.digits[1]
-            for pline in priced:
+            sale_values, line_values = cls.retail_values(priced, adjustments)
+            for pline, values in zip(priced, line_values):
                 line = pline.pos_line
                 taxes = line.taxes
                 if sale.point.tax_included:
@@ -568,7 +639,7 @@ class POSSale(metaclass=PoolMeta):
                     amount = sum(t['amount'] for t in Tax.compute(
                             taxes, untaxed, 1, date=sale.date))
                     gross = (untaxed + amount).quantize(digits)
-                notes = '\n'.join(pline.notes) or None
+                notes = values['promotion_notes']
                 promotion = pline.promotion
                 if (line.unit_gross_price != gross
                         or line.unit_list_price != untaxed
@@ -584,9 +655,7 @@ class POSSale(metaclass=PoolMeta):
                     line.promotion = promotion
                     line.promotion_notes = notes
                     to_save.append(line)
-            data = json.dumps(
-                [[label, str(amount)] for label, amount in adjustments],
-                ensure_ascii=False) if adjustments else None
+            data = sale_values['retail_adjustments']
             if sale.retail_adjustments != data:
                 sale.retail_adjustments = data
                 sales_to_save.append(sale)
@@ -598,6 +667,7 @@ class POSSale(metaclass=PoolMeta):
                 sale.total = sale_total(sale)
         if sales_to_save:
             cls.save(sales_to_save)
+        cls.retail_priced([s for s in sales if s.state == 'open'])
         return results
 
     def get_retail_adjustments(self):
@@ -620,8 +690,9 @@ class POSSale(metaclass=PoolMeta):
     def do(cls, sales):
         pool = Pool()
         Coupon = pool.get('retail.coupon')
-        cls.apply_retail_promotions(
-            [s for s in sales if s.state == 'open'])
+        memo = _priced_memo()
+        cls.apply_retail_promotions([s for s in sales if s.state == 'open'
+                and memo.get(s.id) != _priced_key(s)])
         super().do(sales)
         for sale in sales:
             if sale.coupons:

@@ -870,12 +870,24 @@ class PosAPI(Model):
 
     @classmethod
     def _price_cache(cls):
-        "{(point id, product id): shelf price} of the transaction"
+        """{(point id, product id): shelf price} of the transaction (and
+        under (point id, product id, 'raw'): gross price used, list price
+        used)"""
         transaction = Transaction()
         prices = getattr(transaction, '_retail_pos_prices', None)
         if prices is None:
             prices = transaction._retail_pos_prices = {}
         return prices
+
+    @classmethod
+    def _raw_prices(cls, point, products):
+        """{product id: (gross price used, list price used)} of products
+        in the point's company, as the product's Function fields give them
+        """
+        prices = cls._price_cache()
+        cls._prefetch_prices(point, [p for p in products
+                if (point.id, p.id, 'raw') not in prices])
+        return {p.id: prices[(point.id, p.id, 'raw')] for p in products}
 
     @classmethod
     def _prefetch_prices(cls, point, products):
@@ -888,7 +900,8 @@ class PosAPI(Model):
         ListPrice = pool.get('product.list_price')
         transaction = Transaction()
         prices = cls._price_cache()
-        ids = [p.id for p in products if (point.id, p.id) not in prices]
+        ids = [p.id for p in products
+            if (point.id, p.id, 'raw') not in prices]
         if not ids:
             return
         company = point.company.id
@@ -920,6 +933,7 @@ class PosAPI(Model):
             if point.tax_included and gross is not None:
                 price = gross
             prices[(point.id, product_id)] = price
+            prices[(point.id, product_id, 'raw')] = (gross, listed)
 
     @classmethod
     def _price(cls, point, product):
@@ -1135,7 +1149,8 @@ class PosAPI(Model):
         return methods[0]
 
     @classmethod
-    def _new_sale(cls, cashier, point, member, card, date):
+    def _new_sale(cls, cashier, point, member, card, date, values=None):
+        "values: of the sale, checked by the quote (extension modules)"
         pool = Pool()
         Sale = pool.get('sale.point.sale')
         Session = pool.get('sale.point.cash.session')
@@ -1146,13 +1161,13 @@ class PosAPI(Model):
             sale = Sale(
                 company=point.company, point=point, date=date,
                 employee=employee, member=member, member_card=card,
-                retail_pos_session=session, state='open')
+                retail_pos_session=session, state='open', **(values or {}))
             sale.save()
             return sale
         # the request checked the rest of what the ORM would validate: the
         # till of the cashier's token and its company, the member of the
         # company and the card of that member (_cart_member); one INSERT
-        sale_id, = bulk_create(Sale, [{
+        sale_id, = bulk_create(Sale, [dict(values or {}, **{
                     'company': point.company.id, 'point': point.id,
                     'date': date,
                     'employee': employee.id if employee else None,
@@ -1160,12 +1175,14 @@ class PosAPI(Model):
                     'member_card': card.id if card else None,
                     'retail_pos_session': session.id if session else None,
                     'state': 'open',
-                    }])
+                    })])
         return Sale(sale_id)
 
     @classmethod
-    def _save_lines(cls, sale, point, lines):
-        "lines: [(product, quantity, unit price, staff ids, extra values)]"
+    def _save_lines(cls, sale, point, lines, checked=None):
+        """lines: [(product, quantity, unit price, staff ids, extra values)]
+        checked: [values the quote checked] of each line (extension modules)
+        """
         pool = Pool()
         Line = pool.get('sale.point.sale.line')
         Staff = pool.get('retail.commission.line.staff')
@@ -1199,9 +1216,9 @@ class PosAPI(Model):
             # (salable, active, the unit's decimals) and priced them: one
             # INSERT without the per-record validation of the ORM, the
             # database enforcing the rest
-            records = Line.browse(bulk_create(Line, [dict(v,
+            records = Line.browse(bulk_create(Line, [dict(v, **c,
                             sale=sale.id, product=v['product'].id)
-                        for v in vlist]))
+                        for v, c in zip(vlist, checked or [{}] * len(vlist))]))
         staff = []
         for record, (_, _, _, staff_ids, _) in zip(records, lines):
             if not staff_ids:
@@ -1404,13 +1421,15 @@ class PosAPI(Model):
             return stored
         quote = cls._quote(point, data)
         member, card = quote['member'], quote['card']
-        sale = cls._new_sale(cashier, point, member, card, quote['date'])
+        sale = cls._new_sale(cashier, point, member, card, quote['date'],
+            quote.get('sale_values'))
         lines = []
         for ln in quote['lines']:
             values = {}
             lines.append((ln['product'], ln['quantity'], ln['unit_price'],
                     ln['staff_ids'], values))
-        cls._save_lines(sale, point, lines)
+        cls._save_lines(sale, point, lines,
+            [ln.get('record_values') or {} for ln in quote['lines']])
         cls._before_payments(sale, quote, data)
         # what is left once the count cards paid their services
         total = sale.__class__(sale.id).amount_to_pay
@@ -2060,38 +2079,52 @@ class PosAPICoupon(metaclass=PoolMeta):
             if isinstance(c, str) and c.strip()]
         # the lines a count card pays are not promoted
         lines = [ln for ln in quote['lines'] if not ln.get('count_card_id')]
-        result = Sale.retail_quote(point.id, member.id if member else None,
+        # the prices and taxes the quote's lines read already
+        products = [ln['product'] for ln in lines]
+        with Transaction().set_context(company=point.company.id):
+            taxes = cls.product_taxes(products)
+        known = {p: raw + (taxes[p],)
+            for p, raw in cls._raw_prices(point, products).items()}
+        _, coupons, priced, adjustments, amounts = Sale.retail_price_cart(
+            point.id, member.id if member else None,
             [{'product_id': ln['product_id'], 'quantity': ln['quantity']}
                 for ln in lines],
-            coupons=codes, date=quote['date'])
+            coupons=codes, date=quote['date'], known=known)
         currency = point.company.currency
-        for line, priced in zip(lines, result['lines']):
-            line['unit_price'] = Decimal(priced['unit_price'])
-            line['amount'] = currency.round(Decimal(priced['amount']))
+        result = Sale._retail_result(currency, priced, adjustments, amounts)
+        # the checkout writes this pricing with the sale and its lines, as
+        # apply_retail_promotions would (retail_priced spares do another)
+        sale_values, line_values = Sale.retail_values(priced, adjustments)
+        for line, values, pline in zip(lines, line_values, result['lines']):
+            line['unit_price'] = Decimal(pline['unit_price'])
+            line['amount'] = currency.round(Decimal(pline['amount']))
             regular = currency.round(
                 line['list_price'] * Decimal(str(line['quantity'])))
             line['discount'] = regular - line['amount']
-            line['notes'] = list(priced.get('notes') or [])
+            line['notes'] = list(pline.get('notes') or [])
+            line['record_values'] = values
         quote['adjustments'].extend({
                 'label': a['label'], 'amount': Decimal(a['amount']),
                 'spread': True} for a in result.get('adjustments') or [])
         quote['explain'].extend(result.get('explain') or [])
-        quote['coupon_codes'] = codes
+        quote['sale_values'] = sale_values
+        quote['coupon_ids'] = [c.id for c in coupons]
         quote['coupons_applied'] = True
 
     @classmethod
     def _before_payments(cls, sale, quote, cart):
         pool = Pool()
-        Coupon = pool.get('retail.coupon')
         Sale = pool.get('sale.point.sale')
+        SaleCoupon = pool.get('sale.point.sale-retail.coupon')
         super()._before_payments(sale, quote, cart)
-        sale = Sale(sale.id)
-        codes = quote.get('coupon_codes')
-        if codes:
-            sale.coupons = Coupon.find_codes(codes,
-                sale.member.id if sale.member else None, sale.company.id)
-            sale.save()
-        Sale.apply_retail_promotions([sale])
+        if quote.get('coupon_ids'):
+            # found for the sale's member and company, and checked usable,
+            # by the quote
+            bulk_create(SaleCoupon, [{'sale': sale.id, 'coupon': c}
+                    for c in quote['coupon_ids']])
+        # the quote priced the cart and the checkout wrote its prices,
+        # promotions and adjustments with the sale and its lines
+        Sale.retail_priced([Sale(sale.id)])
 
     @classmethod
     def _refund_sale_values(cls, original):

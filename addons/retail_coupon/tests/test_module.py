@@ -481,6 +481,62 @@ class RetailCouponTestCase(CompanyTestMixin, ModuleTestCase):
             sale.get_retail_adjustments()[0][1], Decimal('-30'))
 
     @with_fixture
+    def test_done_prices_again_what_changed(self, f):
+        """A sale priced earlier in the transaction is priced again when
+        done if its lines or member changed since"""
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        Line = pool.get('sale.point.sale.line')
+        Payment = pool.get('sale.point.payment')
+        Method = pool.get('sale.point.payment.method')
+        Account = pool.get('account.account')
+        cash = Method(name="Cash", company=f.company, cash=True,
+            account=Account.search([('type.statement', '=', 'balance'),
+                    ('closed', '=', False)], limit=1)[0])
+        cash.save()
+
+        def do(sale, paid):
+            "Pay what the sale will cost when done, then do it"
+            Payment(sale=sale, method=cash, amount=Decimal(paid)).save()
+            Sale.do([Sale(sale.id)])
+            return Sale(sale.id)
+        f.promotion(
+            "Clothing", kind='spend', categories=[f.clothing],
+            steps=[('300', '30')])
+        f.promotion("Tier", kind='tier',
+            formula='unit_price * (1 - tier_discount)',
+            retail_members_only=True)
+        gold = f.tier("Gold", 1, discount='0.1')
+        member = f.member(tier=gold)
+
+        sale = f.sale([(f.shirt, 2), (f.cream, 1)])
+        Sale.apply_retail_promotions([sale.id])
+        self.assertEqual(Sale(sale.id).total, Decimal('370'))
+        shirt = Sale(sale.id).lines[0]
+        # below the spend's threshold now
+        Line.write([shirt], {'quantity': 1})
+        sale = do(sale, '250')
+        self.assertEqual(sale.state, 'done')
+        self.assertEqual(sale.lines[0].unit_price, Decimal('150'))
+        self.assertEqual(sale.total, Decimal('250'))
+        self.assertIsNone(sale.promotion_adjustments)
+
+        other = f.sale([(f.cream, 1)])
+        Sale.apply_retail_promotions([other.id])
+        self.assertEqual(Sale(other.id).total, Decimal('100'))
+        Sale.write([Sale(other.id)], {'member': member.id})
+        other = do(other, '90')
+        self.assertEqual(other.lines[0].unit_price, Decimal('90'))
+        self.assertEqual(other.total, Decimal('90'))
+
+        # unchanged: done keeps the pricing (and its notes)
+        third = f.sale([(f.coat, 1)], member=member)
+        Sale.apply_retail_promotions([third.id])
+        third = do(third, '330')
+        self.assertEqual(third.lines[0].unit_price, Decimal('330'))
+        self.assertIn("Clothing", third.promotion_adjustments)
+
+    @with_fixture
     def test_issue_idempotent_and_limit(self, f):
         "An issue key issues once; the per-member limit is kept"
         pool = Pool()
