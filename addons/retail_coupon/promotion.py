@@ -12,6 +12,7 @@ other than *line price* only apply to POS sales (see ``sale.py``); on a
 """
 from decimal import Decimal
 
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
@@ -34,6 +35,8 @@ WEEKDAYS = [
 
 class Promotion(metaclass=PoolMeta):
     __name__ = 'sale.promotion'
+    _retail_line_facts = Cache(
+        'sale.promotion.retail_line_facts', context=False)
 
     retail_kind = fields.Selection([
             ('line', "Line Price"),
@@ -173,6 +176,43 @@ class Promotion(metaclass=PoolMeta):
         names['tier_discount'] = getattr(
             sale_line, 'retail_tier_discount', None) or Decimal(0)
         return context
+
+    @classmethod
+    def on_modification(cls, mode, promotions, field_names=None):
+        super().on_modification(mode, promotions, field_names=field_names)
+        cls._retail_line_facts.clear()
+
+    def retail_line_facts(self):
+        """(unit category id, product ids, category ids) that
+        is_valid_sale_line checks of a POS line, kept across requests: the
+        promotion's products and categories cost three queries each time
+        they are read.  Emptied by any change of a promotion or of the
+        products and categories it lists (at once in this process, in the
+        others at Tryton's cache synchronisation)."""
+        facts = self._retail_line_facts.get(self.id)
+        if facts is None:
+            facts = self._retail_line_facts.set(self.id, (
+                    self.unit.category.id if self.unit else None,
+                    sorted(p.id for p in self.products),
+                    sorted(c.id for c in self.categories)))
+        return facts
+
+    def is_valid_sale_line(self, line):
+        if not getattr(line, 'retail_adapter', False):
+            return super().is_valid_sale_line(line)
+        # Tryton's checks, on the facts kept across requests
+        if line.quantity <= 0 or line.unit_price <= 0:
+            return False
+        unit_category, products, categories = self.retail_line_facts()
+        if (unit_category is not None
+                and line.unit.category.id != unit_category):
+            return False
+        if products and line.product.id not in products:
+            return False
+        if categories and not line.retail_category_ids().intersection(
+                categories):
+            return False
+        return True
 
     @classmethod
     def get_promotions(cls, sale, pattern=None):
@@ -337,3 +377,21 @@ class PromotionCoupon(metaclass=PoolMeta):
             super().search_rec_name(name, clause),
             ('retail_name', *clause[1:]),
             ]
+
+
+class _LineFactsClearMixin:
+    "A change of what a promotion lists empties its kept line facts"
+    __slots__ = ()
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        Pool().get('sale.promotion')._retail_line_facts.clear()
+
+
+class Promotion_Product(_LineFactsClearMixin, metaclass=PoolMeta):
+    __name__ = 'sale.promotion-product.product'
+
+
+class Promotion_ProductCategory(_LineFactsClearMixin, metaclass=PoolMeta):
+    __name__ = 'sale.promotion-product.category'

@@ -51,6 +51,7 @@ class _CouponLink:
 class PricedLine:
     "A POS line as sale.promotion sees a sale.line"
     type = 'line'
+    retail_adapter = True
 
     def __init__(self, line, product, quantity, base_price, currency,
             tier_discount):
@@ -69,6 +70,18 @@ class PricedLine:
         self.retail_tier_discount = tier_discount
         self.notes = []
         self.discounts = []  # (label, amount) of order-level steps
+        self._category_ids = None
+
+    def retail_category_ids(self):
+        "The ids of the product's categories and of their parents"
+        if self._category_ids is None:
+            ids = set()
+            for category in self.product.categories_all:
+                while category and category.id not in ids:
+                    ids.add(category.id)
+                    category = category.parent
+            self._category_ids = ids
+        return self._category_ids
 
     @property
     def amount(self):
@@ -569,8 +582,10 @@ class POSSale(metaclass=PoolMeta):
         with without_check_access():
             coupons = Coupon.browse(coupon_ids)
             items = []
-            for value in lines:
-                product = Product(int(value['product_id']))
+            # one list: each field of the products is read once for all
+            products = Product.browse(
+                [int(value['product_id']) for value in lines])
+            for value, product in zip(lines, products):
                 quantity = float(value['quantity'])
                 if quantity > 0:
                     items.append((None, product, quantity))

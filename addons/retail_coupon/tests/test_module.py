@@ -537,6 +537,36 @@ class RetailCouponTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertIn("Clothing", third.promotion_adjustments)
 
     @with_fixture
+    def test_promotion_lines_follow_changes(self, f):
+        """What a promotion applies to is kept across requests: a change of
+        its products or categories is priced at once"""
+        pool = Pool()
+        Promotion = pool.get('sale.promotion')
+        PromotionCategory = pool.get('sale.promotion-product.category')
+        promotion = f.promotion(
+            "Half price", formula='unit_price * 0.5',
+            categories=[f.cosmetics])
+        cart = [(f.shirt, 1), (f.cream, 1)]
+        self.assertEqual(f.quote(cart)['total'], Decimal('200'))
+        Promotion.write([promotion], {
+                'categories': [('add', [f.clothing.id])]})
+        self.assertEqual(f.quote(cart)['total'], Decimal('125'))
+        # the relation written on its own
+        link, = PromotionCategory.search([
+                ('promotion', '=', promotion.id),
+                ('category', '=', f.cosmetics.id)])
+        PromotionCategory.delete([link])
+        self.assertEqual(f.quote(cart)['total'], Decimal('175'))
+        Promotion.write([promotion], {
+                'categories': [('remove', [f.clothing.id])],
+                'products': [('add', [f.cream.id])]})
+        self.assertEqual(f.quote(cart)['total'], Decimal('200'))
+        # counted in kilograms: no line sold by the unit is promoted
+        kilogram, = pool.get('product.uom').search([('symbol', '=', 'kg')])
+        Promotion.write([promotion], {'unit': kilogram.id})
+        self.assertEqual(f.quote(cart)['total'], Decimal('250'))
+
+    @with_fixture
     def test_issue_idempotent_and_limit(self, f):
         "An issue key issues once; the per-member limit is kept"
         pool = Pool()
