@@ -38,6 +38,7 @@ from trytond.rpc import RPC
 from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import CouponAccessError, CouponError
+from .sale import forget_priced
 
 CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'
 CODE_LENGTH = 10
@@ -761,6 +762,9 @@ class Party(metaclass=PoolMeta):
         pool = Pool()
         Campaign = pool.get('retail.coupon.campaign')
         super().on_modification(mode, parties, field_names=field_names)
+        if mode == 'write' and 'member_tier' in (field_names or ()):
+            # a tier prices its members' sales
+            forget_priced()
         if mode == 'create' or (
                 mode == 'write' and 'is_member' in (field_names or ())):
             Campaign.issue_new_members(parties)

@@ -38,6 +38,10 @@ from trytond.transaction import Transaction, without_check_access
 from .exceptions import CouponError
 
 ZERO = Decimal(0)
+# what the pricing reads of a sale itself (its lines and coupons are
+# watched on their own models)
+PRICED_SALE_FIELDS = {
+    'company', 'point', 'date', 'member', 'lines', 'coupons'}
 KIND_ORDER = {'free': 0, 'line': 1, 'tier': 1, 'spend': 2}
 
 
@@ -177,29 +181,29 @@ def _spread(lines, discount):
 
 
 def _priced_memo():
-    "{sale id: _priced_key} of the sales priced in this transaction"
+    """The ids of the open sales priced in this transaction and unchanged
+    since: a change of their lines, coupons, member, date or till, or of a
+    member's tier, forgets them (on_modification)"""
     transaction = Transaction()
     memo = getattr(transaction, '_retail_priced', None)
     if memo is None:
-        memo = transaction._retail_priced = {}
+        memo = transaction._retail_priced = set()
     return memo
 
 
-def _priced_key(sale):
-    "What the pricing of sale reads of it and what it wrote on its lines"
-    member = sale.member
-    return (
-        sale.point.id, sale.date,
-        member.id if member else None,
-        member.member_tier.id if member and member.member_tier else None,
-        tuple(sorted(c.id for c in sale.coupons)),
-        tuple(sorted(
-                (ln.id, ln.product.id if ln.product else None, ln.quantity,
-                    bool(ln.paid_in_advance()), ln.unit_gross_price,
-                    ln.unit_list_price,
-                    ln.promotion.id if ln.promotion else None)
-                for ln in sale.lines)),
-        )
+def forget_priced():
+    "Forget every sale priced in the transaction (see _priced_memo)"
+    _priced_memo().clear()
+
+
+class ForgetPricedMixin:
+    "Any change of these records may change a sale's pricing"
+    __slots__ = ()
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        forget_priced()
 
 
 class POSSale(metaclass=PoolMeta):
@@ -610,11 +614,10 @@ class POSSale(metaclass=PoolMeta):
     def retail_priced(cls, sales):
         """Record that the open sales are priced as they stand: their
         transition to done prices them again only if what the pricing reads
-        (member, date, coupons, lines) or what it wrote (prices,
-        promotions) changed since, in this transaction"""
-        memo = _priced_memo()
-        for sale in sales:
-            memo[sale.id] = _priced_key(sale)
+        (member and tier, date, till, coupons, lines) or what it wrote on
+        the lines changed since, in this transaction.  A module writing
+        these with its own SQL calls forget_priced()."""
+        _priced_memo().update(s.id for s in sales)
 
     @classmethod
     def apply_retail_promotions(cls, sales):
@@ -685,6 +688,13 @@ class POSSale(metaclass=PoolMeta):
         cls.retail_priced([s for s in sales if s.state == 'open'])
         return results
 
+    @classmethod
+    def on_modification(cls, mode, sales, field_names=None):
+        super().on_modification(mode, sales, field_names=field_names)
+        if mode != 'write' or not field_names or (
+                PRICED_SALE_FIELDS.intersection(field_names)):
+            _priced_memo().difference_update(s.id for s in sales)
+
     def get_retail_adjustments(self):
         "The order-level adjustments of the last pricing: [(label, amount)]"
         return [(label, Decimal(amount))
@@ -707,7 +717,7 @@ class POSSale(metaclass=PoolMeta):
         Coupon = pool.get('retail.coupon')
         memo = _priced_memo()
         cls.apply_retail_promotions([s for s in sales if s.state == 'open'
-                and memo.get(s.id) != _priced_key(s)])
+                and s.id not in memo])
         super().do(sales)
         for sale in sales:
             if sale.coupons:
@@ -828,7 +838,7 @@ class POSSale(metaclass=PoolMeta):
         return [s.get_coupon_receipt() for s in sales]
 
 
-class POSSaleLine(metaclass=PoolMeta):
+class POSSaleLine(ForgetPricedMixin, metaclass=PoolMeta):
     __name__ = 'sale.point.sale.line'
 
     base_unit_price = fields.Numeric(
@@ -846,7 +856,7 @@ class POSSaleLine(metaclass=PoolMeta):
         return super().copy(lines, default=default)
 
 
-class POSSale_Coupon(ModelSQL):
+class POSSale_Coupon(ForgetPricedMixin, ModelSQL):
     __name__ = 'sale.point.sale-retail.coupon'
     sale = fields.Many2One(
         'sale.point.sale', "Sale", required=True, ondelete='CASCADE')

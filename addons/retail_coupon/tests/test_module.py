@@ -536,6 +536,15 @@ class RetailCouponTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(third.lines[0].unit_price, Decimal('330'))
         self.assertIn("Clothing", third.promotion_adjustments)
 
+        # the member's tier changed
+        Party = pool.get('party.party')
+        fourth = f.sale([(f.cream, 1)], member=member)
+        Sale.apply_retail_promotions([fourth.id])
+        self.assertEqual(Sale(fourth.id).total, Decimal('90'))
+        Party.write([member], {'member_tier': f.tier("Diamond", 2, '0.2').id})
+        fourth = do(fourth, '80')
+        self.assertEqual(fourth.total, Decimal('80'))
+
     @with_fixture
     def test_promotion_lines_follow_changes(self, f):
         """What a promotion applies to is kept across requests: a change of
