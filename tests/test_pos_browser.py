@@ -525,6 +525,16 @@ def test_member_coupon(pos, admin, pos_ready):
     page.click('[data-testid=product-search]')
     scan(page, number)
     page.wait_for_selector('[data-testid=member-coupon]')
+    # the tier's rate is a fraction: 0.15 reads 优惠15%
+    party, = admin.model('party.party', 'read', [holder], ['member_tier'])
+    if party['member_tier']:
+        tier, = admin.model('retail.member.tier', 'read',
+            [party['member_tier']], ['discount'])
+        rate = Decimal(str(tier['discount'] or 0))
+        if rate:
+            percent = '{:f}'.format((rate * 100).normalize())
+            assert f'优惠{percent}%' in page.inner_text(
+                '[data-testid=member-tier]')
     # enough in the cart for any demo coupon's threshold (at most 200)
     tiles = page.locator('[data-testid=product-tile]')
     for i in range(tiles.count()):

@@ -67,9 +67,13 @@ export class MemberPanel extends Component {
             <li><button ${this.on('pick', r.number)}>${esc(r.name)} · ${esc(r.number)} · ${esc(r.mobile_masked || '')}</button></li>`).join('')}</ul>` : '';
         if (!m) return `<section class="member empty">${input}${results}<p class="hint">${this.t('member.walk_in')}</p></section>`;
         const cart = this.env.pos.cart;
+        // the tier's rate is a fraction: 0.15 reads 优惠15% / 15% off
+        const rate = Number(m.tier?.discount || 0);
+        const tierDiscount = rate ? this.t('member.tier_discount',
+            {percent: String(Math.round(rate * 10000) / 100)}) : '';
         return `<section class="member" data-testid="member-panel">
             <div class="member-head">
-                <div><b class="member-name" data-testid="member-name">${esc(m.name)}</b> <span class="tier">${esc(m.tier?.name || '')}${m.tier?.discount && Number(m.tier.discount) ? ' · ' + this.t('member.tier_discount', {discount: esc(m.tier.discount)}) : ''}</span>
+                <div><b class="member-name" data-testid="member-name">${esc(m.name)}</b> <span class="tier" data-testid="member-tier">${esc(m.tier?.name || '')}${tierDiscount ? ' · ' + tierDiscount : ''}</span>
                 ${m.offline ? `<span class="badge warn">${this.t('offline.cached_badge')}</span>` : ''}</div>
                 <div class="muted">${esc(m.number)} · ${esc(m.mobile_masked || '')}</div>
                 <button class="btn small" ${this.on('clear')} title="${this.t('member.clear')}">✕</button>
