@@ -144,6 +144,8 @@ def test_cashier_story(client):
 
 def test_line_discount_refused_with_promotions(client):
     "With promotions activated a cashier's line discount is refused, named"
+    status, config = client.get('config')
+    assert status == 200 and config['line_discount'] is False
     status, catalog = client.get('catalog')
     assert status == 200
     first, second = [p for p in catalog['products']

@@ -215,6 +215,9 @@ class PosAPI(Model):
             'user': cls._user(cashier),
             # who can be named on a line for commission
             'staff': staff,
+            # a cashier's discount on a line (off when promotions price
+            # the sale: retail_coupon)
+            'line_discount': True,
             # the hardware proxy runs on the till's own machine
             'hw_proxy': {'url': config.get(
                     'retail_pos', 'hw_proxy_url',
@@ -2062,6 +2065,14 @@ class PosAPICoupon(metaclass=PoolMeta):
                 'valid_until': c.get('valid_until'),
                 'description': c.get('description'),
                 } for c in Coupon.member_summary(member.id)]
+
+    @classmethod
+    def config(cls, cashier, point):
+        result = super().config(cashier, point)
+        # the promotions price every line: the till offers no line
+        # discount (a sale queued offline with one would never sync)
+        result['line_discount'] = False
+        return result
 
     @classmethod
     def _quote_adjust(cls, point, member, cart, quote):

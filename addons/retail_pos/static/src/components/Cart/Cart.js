@@ -41,9 +41,11 @@ export class Cart extends Component {
         const line = this.env.pos.selectedLine();
         if (!line) return '';
         const staff = this.state.config?.staff || [];
+        // off when the shop's promotions price every line
+        const noDiscount = this.state.config?.line_discount === false;
         return `<div class="line-editor" data-testid="line-editor">
             <label><span>${this.t('cart.qty')} <kbd>F4</kbd></span><input id="line-qty" inputmode="decimal" value="${esc(line.qty)}" ${this.onChange('setQty')} data-testid="line-qty"></label>
-            <label><span>${this.t('cart.discount')} % <kbd>F5</kbd></span><input id="line-discount" inputmode="decimal" value="${esc(line.discount || '')}" ${this.onChange('setDiscount')} data-testid="line-discount" ${line.count_card_id ? 'disabled' : ''}></label>
+            <label><span>${this.t('cart.discount')} % <kbd>F5</kbd></span><input id="line-discount" inputmode="decimal" value="${esc(line.discount || '')}" ${this.onChange('setDiscount')} data-testid="line-discount" ${line.count_card_id || noDiscount ? 'disabled' : ''} ${noDiscount ? `title="${this.t('cart.discount_off')}"` : ''}></label>
             ${staff.length ? `<div class="staff"><span>${this.t('cart.staff')} <kbd>F6</kbd></span>${staff.map((s, i) => `<button class="chip ${line.staff_ids.includes(s.id) ? 'on' : ''}" ${this.on('toggleStaff', s.id)} data-testid="staff-chip" id="${i === 0 ? 'staff-first' : ''}">${esc(s.name)}</button>`).join('')}</div>` : ''}
         </div>`;
     }
