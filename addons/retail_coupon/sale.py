@@ -29,7 +29,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, fields
 from trytond.modules.product import price_digits, round_price
-from trytond.modules.retail_member.tools import extends_transition
+from trytond.modules.retail_member.tools import extends_transition, format_money
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.rpc import RPC
@@ -323,7 +323,7 @@ class POSSale(metaclass=PoolMeta):
         currency = company.currency
 
         def money(value):
-            return lang.currency(value, currency, digits=currency.digits)
+            return format_money(lang, value, currency, digits=currency.digits)
 
         tier = member.member_tier if member else None
         tier = tier if tier and tier.active else None
@@ -705,7 +705,7 @@ class POSSale(metaclass=PoolMeta):
         Lang = pool.get('ir.lang')
         lang = Lang.get()
         return '\n'.join(
-            f'{label}: {lang.currency(amount, self.currency)}'
+            f'{label}: {format_money(lang, amount, self.currency)}'
             for label, amount in self.get_retail_adjustments()) or None
 
     # Workflow

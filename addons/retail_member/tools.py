@@ -113,3 +113,14 @@ def extends_transition(state):
             return func(cls, records, *args, **kwargs)
         return wrapper
     return decorator
+
+
+def format_money(lang, value, currency, **kwargs):
+    """lang.currency with the minus sign in front: -¥60.00.
+
+    Tryton, as Python's locale.currency, reads zh_CN's n_sign_posn 4 (the
+    sign right after the currency symbol) as after the amount, so a discount
+    of 60 reads ¥60.00-, which a Chinese reader takes for a misprint."""
+    if value is not None and value < 0:
+        return '-' + lang.currency(-value, currency, **kwargs)
+    return lang.currency(value, currency, **kwargs)

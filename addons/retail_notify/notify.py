@@ -24,6 +24,7 @@ from trytond.model import (
     Unique,
     fields,
 )
+from trytond.modules.retail_member.tools import format_money
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.sendmail import send_message
@@ -584,7 +585,7 @@ class Message(ModelSQL, ModelView):
             if value is None:
                 value = ''
             elif isinstance(value, Decimal):
-                value = lang.currency(value, currency, grouping=True)
+                value = format_money(lang, value, currency, grouping=True)
             elif isinstance(value, dt.date):
                 value = lang.strftime(value)
             params[key] = str(value)

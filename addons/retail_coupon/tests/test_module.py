@@ -216,6 +216,19 @@ class RetailCouponTestCase(CompanyTestMixin, ModuleTestCase):
             sum(ln['amount'] for ln in quote['lines']), quote['total'])
 
     @with_fixture
+    def test_discounts_read_minus_first_in_chinese(self, f):
+        "A discount note in Chinese reads -¥30.00, never ¥30.00-"
+        f.promotion(
+            "Clothing", kind='spend', categories=[f.clothing],
+            steps=[('300', '30')])
+        symbol = f.company.currency.symbol
+        with Transaction().set_context(language='zh_CN'):
+            result = f.quote([(f.shirt, 2)])
+        note = ' '.join(result['lines'][0]['notes'])
+        self.assertIn(f'-{symbol}', note)
+        self.assertNotIn('00-', note)
+
+    @with_fixture
     def test_category_percent_best_price(self, f):
         "Line promotions: Tryton's formula, the lowest price wins"
         f.promotion(
