@@ -509,8 +509,7 @@ class POSSale(metaclass=PoolMeta):
                             code=coupon.code, coupon=coupon.name))
 
     @classmethod
-    def _retail_result(cls, currency, lines, adjustments, coupon_amounts,
-            extra_lines=()):
+    def _retail_result(cls, currency, lines, adjustments, coupon_amounts):
         "The quote dict of priced lines"
         result_lines = []
         for line in lines:
@@ -528,7 +527,6 @@ class POSSale(metaclass=PoolMeta):
                         line.promotion.id if line.promotion else None),
                     'notes': list(line.notes),
                     })
-        result_lines.extend(extra_lines)
         total = sum((ln['amount'] for ln in result_lines), ZERO)
         explain = []
         for line in lines:

@@ -2135,7 +2135,7 @@ class PosAPICoupon(metaclass=PoolMeta):
                     for c in quote['coupon_ids']])
         # the quote priced the cart and the checkout wrote its prices,
         # promotions and adjustments with the sale and its lines
-        Sale.retail_priced([Sale(sale.id)])
+        Sale.retail_priced([sale])
 
     @classmethod
     def _refund_sale_values(cls, original):
