@@ -59,12 +59,15 @@ class AmountsMemoMixin:
     @classmethod
     def on_modification(cls, mode, records, field_names=None):
         super().on_modification(mode, records, field_names=field_names)
-        forget_amounts()
+        # Tryton calls it for an empty save or delete too
+        if records:
+            forget_amounts()
 
     @classmethod
     def on_delete(cls, records):
         # on_modification('delete') runs before the rows go
-        return super().on_delete(records) + [forget_amounts]
+        actions = super().on_delete(records)
+        return actions + [forget_amounts] if records else actions
 
 
 class POS(metaclass=PoolMeta):

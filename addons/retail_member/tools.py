@@ -124,3 +124,33 @@ def format_money(lang, value, currency, **kwargs):
     if value is not None and value < 0:
         return '-' + lang.currency(-value, currency, **kwargs)
     return lang.currency(value, currency, **kwargs)
+
+
+def remember_base_language_parents():
+    """Keep Tryton from asking the database, at every read of a translated
+    field in zh_CN, for the parent of 'zh'.
+
+    A translated field walks zh_CN -> zh -> none (ir.lang
+    get_parent_language).  Tryton keeps the answers of the languages in
+    ir_lang only: 'zh' is none of them, so each read queried ir_lang again
+    (three to four queries of a checkout).  A base language (no '_' or
+    '@') that is not in ir_lang has no parent: that answer is kept too."""
+    from trytond.ir import lang
+
+    original = lang.get_parent_language
+    if getattr(original, 'retail_remembers', False):
+        return
+
+    def get_parent_language(code):
+        if code not in lang._parents:
+            parent = original(code)
+            if code not in lang._parents and not any(
+                    sep in code for sep in '@_'):
+                lang._parents[code] = None
+            return parent
+        return original(code)
+    get_parent_language.retail_remembers = True
+    lang.get_parent_language = get_parent_language
+
+
+remember_base_language_parents()
