@@ -10,6 +10,7 @@ conditions, and whether a line price excludes further discounts.  The kinds
 other than *line price* only apply to POS sales (see ``sale.py``); on a
 ``sale.sale`` Tryton's own flow applies the *line price* promotions.
 """
+from collections import namedtuple
 from decimal import Decimal
 
 from trytond.cache import Cache
@@ -21,6 +22,9 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .exceptions import PromotionError
+
+# a 满减 step as the pricing uses it
+Step = namedtuple('Step', ['threshold', 'discount'])
 
 WEEKDAYS = [
     ('0', "Monday"),
@@ -37,6 +41,8 @@ class Promotion(metaclass=PoolMeta):
     __name__ = 'sale.promotion'
     _retail_line_facts = Cache(
         'sale.promotion.retail_line_facts', context=False)
+    _retail_facts = Cache('sale.promotion.retail_facts', context=False)
+    _retail_labels = Cache('sale.promotion.retail_labels', context=False)
 
     retail_kind = fields.Selection([
             ('line', "Line Price"),
@@ -180,7 +186,37 @@ class Promotion(metaclass=PoolMeta):
     @classmethod
     def on_modification(cls, mode, promotions, field_names=None):
         super().on_modification(mode, promotions, field_names=field_names)
+        cls.clear_retail_facts()
+
+    @classmethod
+    def clear_retail_facts(cls):
         cls._retail_line_facts.clear()
+        cls._retail_facts.clear()
+        cls._retail_labels.clear()
+
+    def retail_facts(self):
+        """What a POS sale's matching reads of the promotion: its amount and
+        quantity conditions, coupons, member, tier and member-day
+        conditions and 满减 steps, kept across requests as
+        retail_line_facts (the tiers, week days, coupons and steps cost a
+        query each, per request).  Emptied by any change of a promotion, its
+        steps, tiers, coupons, products or categories."""
+        facts = self._retail_facts.get(self.id)
+        if facts is None:
+            facts = self._retail_facts.set(self.id, {
+                    'currency': self.currency.id if self.currency else None,
+                    'amount': self.amount,
+                    'unit': self.unit.id if self.unit else None,
+                    'quantity': self.quantity,
+                    'coupons': sorted(c.id for c in self.coupons),
+                    'members_only': bool(self.retail_members_only),
+                    'tiers': sorted(t.id for t in self.retail_tiers),
+                    'weekdays': sorted(self.retail_weekdays or []),
+                    'month_day': self.retail_month_day,
+                    'steps': [(s.threshold, s.discount)
+                        for s in self.retail_steps],
+                    })
+        return facts
 
     def retail_line_facts(self):
         """(unit category id, product ids, category ids) that
@@ -239,43 +275,73 @@ class Promotion(metaclass=PoolMeta):
         date = pattern.pop('retail_date', None)
         if not self.retail_match(member, date):
             return False
+        if pattern.pop('retail_adapter', False):
+            return self._retail_match_pattern(pattern)
         return super().match(pattern)
+
+    def _retail_match_pattern(self, pattern):
+        """The matching of sale_promotion and sale_promotion_coupon (the
+        coupons, the least amount and quantity) on the kept facts, for the
+        pattern of a POS sale (PricedSale.retail_pattern)"""
+        facts = self.retail_facts()
+        if facts['coupons'] and not set(pattern.get('coupons', [])
+                ).intersection(facts['coupons']):
+            return False
+        if 'quantity' in pattern and (
+                facts['quantity'] or 0) > pattern['quantity']:
+            return False
+        if 'amount' in pattern:
+            amount, least = pattern['amount'], facts['amount'] or 0
+            sign = Decimal(1).copy_sign
+            if (sign(least) * sign(amount) >= 0
+                    and abs(least) > abs(amount)):
+                return False
+        return True
 
     def retail_match(self, member, date):
         "Check the member, tier and member-day conditions"
-        if (self.retail_members_only or self.retail_tiers) and not member:
+        facts = self.retail_facts()
+        if (facts['members_only'] or facts['tiers']) and not member:
             return False
-        if self.retail_tiers:
+        if facts['tiers']:
             tier = getattr(member, 'member_tier', None)
-            if tier not in self.retail_tiers:
+            if not tier or tier.id not in facts['tiers']:
                 return False
-        if self.retail_weekdays or self.retail_month_day:
+        if facts['weekdays'] or facts['month_day']:
             if not date:
                 date = Pool().get('ir.date').today()
             days = []
-            if self.retail_weekdays:
-                days.append(str(date.weekday()) in self.retail_weekdays)
-            if self.retail_month_day:
-                days.append(date.day == self.retail_month_day)
+            if facts['weekdays']:
+                days.append(str(date.weekday()) in facts['weekdays'])
+            if facts['month_day']:
+                days.append(date.day == facts['month_day'])
             if not any(days):
                 return False
         return True
 
     def retail_step(self, amount):
-        "The highest step reached by amount, or None"
-        reached = [s for s in self.retail_steps if s.threshold <= amount]
+        "The highest step reached by amount, or None: (threshold, discount)"
+        reached = [s for s in self.retail_facts()['steps']
+            if s[0] <= amount]
         if reached:
-            return max(reached, key=lambda s: (s.threshold, s.discount))
+            return Step(*max(reached))
 
     @property
     def retail_minimum(self):
         "The least amount to spend for the promotion to apply"
-        if self.retail_kind == 'spend' and self.retail_steps:
-            return min(s.threshold for s in self.retail_steps)
+        steps = self.retail_facts()['steps']
+        if self.retail_kind == 'spend' and steps:
+            return min(s[0] for s in steps)
         return self.amount or Decimal(0)
 
     def retail_label(self):
-        return self.retail_description or self.rec_name
+        "The name shown to the cashier and the member, kept as the facts"
+        key = (self.id, Transaction().language)
+        label = self._retail_labels.get(key)
+        if label is None:
+            label = self._retail_labels.set(
+                key, self.retail_description or self.rec_name)
+        return label
 
     @classmethod
     def copy(cls, promotions, default=None):
@@ -284,7 +350,17 @@ class Promotion(metaclass=PoolMeta):
         return super().copy(promotions, default=default)
 
 
-class PromotionStep(ModelSQL, ModelView):
+class _FactsClearMixin:
+    "A change of what a promotion lists empties its kept facts"
+    __slots__ = ()
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        Pool().get('sale.promotion').clear_retail_facts()
+
+
+class PromotionStep(_FactsClearMixin, ModelSQL, ModelView):
     __name__ = 'sale.promotion.step'
     promotion = fields.Many2One(
         'sale.promotion', "Promotion", required=True, ondelete='CASCADE')
@@ -320,7 +396,7 @@ class PromotionStep(ModelSQL, ModelView):
             threshold=self.threshold, discount=self.discount)
 
 
-class Promotion_Tier(ModelSQL):
+class Promotion_Tier(_FactsClearMixin, ModelSQL):
     __name__ = 'sale.promotion-retail.member.tier'
     promotion = fields.Many2One(
         'sale.promotion', "Promotion", required=True, ondelete='CASCADE')
@@ -328,7 +404,7 @@ class Promotion_Tier(ModelSQL):
         'retail.member.tier', "Tier", required=True, ondelete='CASCADE')
 
 
-class PromotionCoupon(metaclass=PoolMeta):
+class PromotionCoupon(_FactsClearMixin, metaclass=PoolMeta):
     "A coupon of a promotion, used as the template of member coupons"
     __name__ = 'sale.promotion.coupon'
 
@@ -379,19 +455,14 @@ class PromotionCoupon(metaclass=PoolMeta):
             ]
 
 
-class _LineFactsClearMixin:
-    "A change of what a promotion lists empties its kept line facts"
-    __slots__ = ()
-
-    @classmethod
-    def on_modification(cls, mode, records, field_names=None):
-        super().on_modification(mode, records, field_names=field_names)
-        Pool().get('sale.promotion')._retail_line_facts.clear()
+class Translation(_FactsClearMixin, metaclass=PoolMeta):
+    "A promotion's name or description translated anew"
+    __name__ = 'ir.translation'
 
 
-class Promotion_Product(_LineFactsClearMixin, metaclass=PoolMeta):
+class Promotion_Product(_FactsClearMixin, metaclass=PoolMeta):
     __name__ = 'sale.promotion-product.product'
 
 
-class Promotion_ProductCategory(_LineFactsClearMixin, metaclass=PoolMeta):
+class Promotion_ProductCategory(_FactsClearMixin, metaclass=PoolMeta):
     __name__ = 'sale.promotion-product.category'

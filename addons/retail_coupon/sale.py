@@ -131,21 +131,22 @@ class PricedSale:
         pool = Pool()
         Currency = pool.get('currency.currency')
         Uom = pool.get('product.uom')
-        pattern = {}
-        if promotion.currency:
+        # matched on the promotion's kept facts (Promotion.match)
+        pattern = {'retail_adapter': True}
+        facts = promotion.retail_facts()
+        if facts['currency']:
             pattern['amount'] = Currency.compute(
-                self.currency, self.total_amount, promotion.currency)
-        if promotion.unit:
+                self.currency, self.total_amount,
+                Currency(facts['currency']))
+        if facts['unit']:
+            unit = Uom(facts['unit'])
             quantity = 0
             for line in self.lines:
                 if promotion.is_valid_sale_line(line):
                     quantity += Uom.compute_qty(
-                        line.unit, line.quantity, promotion.unit)
+                        line.unit, line.quantity, unit)
             pattern['quantity'] = quantity
-        # Only for coupon promotions: Tryton's MatchMixin would otherwise
-        # compare the coupons with the (empty) coupons of every other
-        # promotion and drop them from a sale that uses a coupon
-        if self.coupons and promotion.coupons:
+        if self.coupons and facts['coupons']:
             pattern['coupons'] = [c.coupon.id for c in self.coupons]
         if self.member:
             pattern['retail_member'] = self.member
@@ -203,7 +204,9 @@ class ForgetPricedMixin:
     @classmethod
     def on_modification(cls, mode, records, field_names=None):
         super().on_modification(mode, records, field_names=field_names)
-        forget_priced()
+        # Tryton calls it for an empty save or delete too
+        if records:
+            forget_priced()
 
 
 class POSSale(metaclass=PoolMeta):
@@ -348,7 +351,7 @@ class POSSale(metaclass=PoolMeta):
         promotions = list(Promotion.get_promotions(sale))
         coupon_promotions = {c.template.promotion for c in coupons}
         auto = [p for p in promotions if p not in coupon_promotions
-            and not p.coupons]
+            and not p.retail_facts()['coupons']]
 
         def key(p):
             return (-p.retail_priority, p.id)
@@ -563,6 +566,7 @@ class POSSale(metaclass=PoolMeta):
         """Price a cart (see retail_quote); return (point, coupons,
         lines (PricedLine), adjustments, coupon amounts) for a caller
         that writes the sale itself (retail_values, retail_priced).
+        point and member may be records (their fields read already),
         known: as retail_price"""
         pool = Pool()
         Point = pool.get('sale.point')
@@ -570,8 +574,12 @@ class POSSale(metaclass=PoolMeta):
         Product = pool.get('product.product')
         Coupon = pool.get('retail.coupon')
         Date = pool.get('ir.date')
-        point = Point(int(point))
-        member = Party(int(member)) if member else None
+        # a caller's records keep what it read of them
+        if not isinstance(point, Point):
+            point = Point(int(point))
+        if member and not isinstance(member, Party):
+            member = Party(int(member))
+        member = member or None
         if not date:
             with Transaction().set_context(company=point.company.id):
                 date = Date.today()

@@ -2097,7 +2097,7 @@ class PosAPICoupon(metaclass=PoolMeta):
         known = {p: raw + (taxes[p],)
             for p, raw in cls._raw_prices(point, products).items()}
         _, coupons, priced, adjustments, amounts = Sale.retail_price_cart(
-            point.id, member.id if member else None,
+            point, member,
             [{'product_id': ln['product_id'], 'quantity': ln['quantity']}
                 for ln in lines],
             coupons=codes, date=quote['date'], known=known)

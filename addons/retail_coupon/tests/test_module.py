@@ -589,6 +589,43 @@ class RetailCouponTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(f.quote(cart)['total'], Decimal('250'))
 
     @with_fixture
+    def test_promotion_conditions_follow_changes(self, f):
+        """A promotion's steps, tiers, member days, coupons and description
+        are kept across requests: each change is priced at once"""
+        pool = Pool()
+        Promotion = pool.get('sale.promotion')
+        Step = pool.get('sale.promotion.step')
+        promotion = f.promotion(
+            "Spend", kind='spend', steps=[('200', '20')])
+        gold, silver = f.tier("Gold", 1), f.tier("Silver", 2)
+        gilded = f.member("Gilded", tier=gold)
+        silvered = f.member("Silvered", tier=silver)
+        cart = [(f.shirt, 1), (f.cream, 1)]
+        self.assertEqual(f.quote(cart)['total'], Decimal('230'))
+        # the step written on its own
+        step, = promotion.retail_steps
+        Step.write([step], {'threshold': Decimal('300')})
+        self.assertEqual(f.quote(cart)['total'], Decimal('250'))
+        Step.write([step], {'threshold': Decimal('250')})
+        self.assertEqual(f.quote(cart)['total'], Decimal('230'))
+        Promotion.write([promotion], {'retail_tiers': [('add', [gold.id])]})
+        self.assertEqual(f.quote(cart)['total'], Decimal('250'))
+        self.assertEqual(f.quote(cart, silvered)['total'], Decimal('250'))
+        self.assertEqual(f.quote(cart, gilded)['total'], Decimal('230'))
+        # the quotes are on a Wednesday (week day 2)
+        Promotion.write([promotion], {'retail_weekdays': ['0']})
+        self.assertEqual(f.quote(cart, gilded)['total'], Decimal('250'))
+        Promotion.write([promotion], {'retail_weekdays': ['0', '2']})
+        self.assertEqual(f.quote(cart, gilded)['total'], Decimal('230'))
+        Promotion.write([promotion], {
+                'retail_description': "Member Wednesday"})
+        adjustment, = f.quote(cart, gilded)['adjustments']
+        self.assertIn("Member Wednesday", adjustment['label'])
+        # a coupon template makes it a coupon's promotion, never automatic
+        f.template(promotion)
+        self.assertEqual(f.quote(cart, gilded)['total'], Decimal('250'))
+
+    @with_fixture
     def test_issue_idempotent_and_limit(self, f):
         "An issue key issues once; the per-member limit is kept"
         pool = Pool()
