@@ -200,6 +200,13 @@ def test_checkout_keeps_the_quoted_promotions(client, server, demo_db):
         ['state', 'promotion_adjustments', 'lines'])
     assert sale['state'] in {'done', 'posted'}
     assert label in sale['promotion_adjustments']
+    # the sale's history in the back office: closed by the cashier
+    logs = admin.model('ir.model.log', 'search_read', [
+            ('resource', '=', 'sale.point.sale,%d' % sale['id']),
+            ('event', '=', 'transition'),
+            ], 0, 10, None, ['target', 'user', 'create_date'])
+    assert [(log['target'], bool(log['user'] and log['create_date']))
+        for log in logs] == [('state:done', True)], logs
     stored = admin.model('sale.point.sale.line', 'read', sale['lines'],
         ['product', 'unit_price', 'base_unit_price', 'promotion_notes'])
     stored.sort(key=lambda ln: ln['id'])

@@ -1111,11 +1111,14 @@ class PosAPI(Model):
                 raise pos_error('msg_uuid_reused', 'uuid_reused', 409,
                     field='uuid')
             return checkout, json.loads(checkout.result)
-        checkout, = Checkout.create([{
+        # one INSERT (the ORM would read the row back): the values are the
+        # request's, checked above, and the unique index refuses a second
+        # row for the UUID
+        checkout_id, = bulk_create(Checkout, [{
                     'uuid': uuid, 'kind': kind, 'request_hash': digest,
                     'point': point.id, 'cashier': cashier.id,
                     }])
-        return checkout, None
+        return Checkout(checkout_id), None
 
     @classmethod
     def _finish(cls, checkout, result, start):

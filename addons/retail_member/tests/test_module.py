@@ -21,7 +21,7 @@ from trytond.modules.retail_member.exceptions import (
 from trytond.modules.retail_member.tools import mask_mobile, normalize_mobile, parse_qr, qr_payload
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, ModuleTestCase, with_transaction
-from trytond.transaction import inactive_records
+from trytond.transaction import Transaction, inactive_records
 
 from .tools import make_sheet, read_sheet
 
@@ -257,6 +257,37 @@ class RetailMemberTestCase(CompanyTestMixin, ModuleTestCase):
                     'is_member': True, 'member_company': company.id})
             self.assertTrue(party.member_number)
             self.assertTrue(party.join_date)
+
+    @with_transaction()
+    def test_audit_log_written_at_commit(self):
+        """The transaction's log (as Tryton stores it at the commit) keeps
+        each record's event, target and user"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        Log = pool.get('ir.model.log')
+        transaction = Transaction()
+        first, second = Party.create([{'name': 'Li'}, {'name': 'Han'}])
+        Party.log([first, second], 'transition', 'state:done')
+        Party.log([second], 'button', 'erase')
+        transaction._store_log_records()
+        logs = Log.search([
+                ('resource', 'in', [str(first), str(second)]),
+                ], order=[('id', 'ASC')])
+        self.assertEqual(
+            [(str(log.resource), log.event, log.target, log.user.id)
+                for log in logs],
+            [(str(first), 'transition', 'state:done', transaction.user),
+                (str(second), 'transition', 'state:done', transaction.user),
+                (str(second), 'button', 'erase', transaction.user)])
+        self.assertTrue(all(log.create_date for log in logs))
+
+    @with_transaction()
+    def test_base_language_parent_remembered(self):
+        "zh_CN's reads ask for the parent of 'zh' once, not at every read"
+        from trytond.ir import lang
+        self.assertIsNone(lang.get_parent_language('zh'))
+        self.assertIn('zh', lang._parents)
+        self.assertEqual(lang.get_parent_language('zh_CN'), 'zh')
 
     @with_transaction()
     def test_member_requires_company(self):
