@@ -841,7 +841,7 @@ def write_links(Model, records, values):
     sql_values = [Model._fields[n].sql_format(v) for n, v in values.items()
         ] + [transaction.user, CurrentTimestamp()]
     cursor = transaction.connection.cursor()
-    for sub in grouped_slice(records):
+    for sub in grouped_slice(records, IN_MAX):
         cursor.execute(*table.update(columns, sql_values,
                 where=table.id.in_([int(r) for r in sub])))
     transaction.counter += 1

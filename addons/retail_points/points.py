@@ -43,11 +43,11 @@ from trytond.model import (
     sequence_ordered,
 )
 from trytond.modules.company.model import CompanyMultiValueMixin, CompanyValueMixin
-from trytond.modules.retail_member.exchange import bulk_create
+from trytond.modules.retail_member.exchange import IN_MAX, bulk_create
 from trytond.modules.retail_member.ledger import lock_in_place
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
-from trytond.tools import grouped_slice, reduce_ids
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
@@ -613,10 +613,10 @@ class PointsAccount(ModelSQL, ModelView):
             result[n] = {a.id: None for a in accounts}
         ids = [a.id for a in accounts]
         if 'balance' in names:
-            for sub_ids in grouped_slice(ids):
+            for sub_ids in grouped_slice(ids, IN_MAX):
                 cursor.execute(*line.select(
                         line.account, Sum(line.points),
-                        where=reduce_ids(line.account, sub_ids),
+                        where=line.account.in_(list(sub_ids)),
                         group_by=[line.account]))
                 for account_id, total in cursor:
                     result['balance'][account_id] = int(total or 0)
@@ -661,7 +661,7 @@ class PointsAccount(ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         where = (line.account == self.id) & (line.lot == Literal(True))
         if ids is not None:
-            where &= reduce_ids(line.id, ids)
+            where &= line.id.in_(list(ids))
         remaining = line.points - Coalesce(Sum(allocation.points), 0)
         cursor.execute(*line.join(allocation, 'LEFT',
                 condition=allocation.lot == line.id
@@ -922,12 +922,12 @@ class PointsAccount(ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         start = date - dt.timedelta(days=window_days or 0)
         result = {a.id: (ZERO, 0) for a in accounts}
-        for sub_ids in grouped_slice([a.id for a in accounts]):
+        for sub_ids in grouped_slice([a.id for a in accounts], IN_MAX):
             cursor.execute(*line.select(
                     line.account,
                     Sum(Coalesce(line.base_amount, 0)),
                     Sum(line.points),
-                    where=reduce_ids(line.account, sub_ids)
+                    where=line.account.in_(list(sub_ids))
                     & (line.date > start) & (line.date <= date)
                     & (((line.kind == 'earn')
                             & ((line.lock_until == Null)
@@ -1178,10 +1178,10 @@ class PointsLine(ModelSQL, ModelView):
         cursor = Transaction().connection.cursor()
         result = {ln.id: (ln.points if ln.lot else 0) for ln in lines}
         lot_ids = [ln.id for ln in lines if ln.lot]
-        for sub_ids in grouped_slice(lot_ids):
+        for sub_ids in grouped_slice(lot_ids, IN_MAX):
             cursor.execute(*allocation.select(
                     allocation.lot, Sum(allocation.points),
-                    where=reduce_ids(allocation.lot, sub_ids),
+                    where=allocation.lot.in_(list(sub_ids)),
                     group_by=[allocation.lot]))
             for lot_id, used in cursor:
                 result[lot_id] -= int(used or 0)
@@ -1242,9 +1242,9 @@ class PointsLine(ModelSQL, ModelView):
         if backend.name == 'postgresql':
             table = Model.__table__()
             cursor = transaction.connection.cursor()
-            for sub_ids in grouped_slice(ids):
+            for sub_ids in grouped_slice(ids, IN_MAX):
                 cursor.execute(*table.select(
-                        table.id, where=reduce_ids(table.id, sub_ids),
+                        table.id, where=table.id.in_(list(sub_ids)),
                         for_=_for_update()))
 
     @classmethod
@@ -1261,7 +1261,7 @@ class PointsLine(ModelSQL, ModelView):
                     where=(expired.kind == 'expire')
                     & (expired.date >= start))))
         if accounts is not None:
-            where &= reduce_ids(line.account, [int(a) for a in accounts])
+            where &= line.account.in_([int(a) for a in accounts])
         cursor.execute(*line.select(
                 line.account, where=where, group_by=[line.account],
                 order_by=[line.account]))
@@ -1282,7 +1282,7 @@ class PointsLine(ModelSQL, ModelView):
                 condition=allocation.lot == line.id
                 ).select(
                 line.account, line.id, remaining,
-                where=reduce_ids(line.account, ids)
+                where=line.account.in_(list(ids))
                 & (line.lot == Literal(True))
                 & (line.expiry_date >= start) & (line.expiry_date < date),
                 group_by=[line.account, line.id, line.points],
@@ -1295,10 +1295,10 @@ class PointsLine(ModelSQL, ModelView):
             return {'expired_lots': 0, 'expired_points': 0}
         # Current sequence and balance of each account in one query
         last = {}
-        for sub_ids in grouped_slice(list(lots)):
+        for sub_ids in grouped_slice(list(lots), IN_MAX):
             cursor.execute(*line.select(
                     line.account, Max(line.sequence), Sum(line.points),
-                    where=reduce_ids(line.account, sub_ids),
+                    where=line.account.in_(list(sub_ids)),
                     group_by=[line.account]))
             for account_id, sequence, balance in cursor:
                 last[account_id] = [int(sequence), int(balance)]
@@ -1354,7 +1354,7 @@ class PointsLine(ModelSQL, ModelView):
                     warning.lot,
                     where=(warning.expiry_date >= date))))
         if accounts is not None:
-            where &= reduce_ids(line.account, [int(a) for a in accounts])
+            where &= line.account.in_([int(a) for a in accounts])
         cursor.execute(*line.join(allocation, 'LEFT',
                 condition=allocation.lot == line.id
                 ).select(

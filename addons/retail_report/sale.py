@@ -110,7 +110,7 @@ class POSSale(metaclass=PoolMeta):
         super().open(sales)
         line = Line.__table__()
         cursor = Transaction().connection.cursor()
-        for sub in grouped_slice([s.id for s in sales]):
+        for sub in grouped_slice([s.id for s in sales], 1000):
             cursor.execute(*line.update(
                     [line.report_date, line.report_point,
                         line.report_amount, line.report_untaxed],
