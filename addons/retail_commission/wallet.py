@@ -57,15 +57,17 @@ class POSSale(metaclass=PoolMeta):
         pool = Pool()
         Line = pool.get('retail.commission.line')
         values = super().get_commission_values(sales, cache)
-        payments = [p for s in sales for p in s.payments
+        # the sales' own lines, read by super() already (a payment's sale
+        # is another instance, which would read them again)
+        payments = [(p, s) for s in sales for p in s.payments
             if p.method.retail_wallet and p.amount]
-        if all(p.amount > 0 for p in payments) and not any(
-                ln.staff for p in payments for ln in p.sale.lines
+        if all(p.amount > 0 for p, _ in payments) and not any(
+                ln.staff for _, s in payments for ln in s.lines
                 if ln.quantity > 0):
             # a payment earns commission for the staff of the sold lines
             # only: nobody to pay nor to look up
             return values
-        payments = [p for p in payments if p.wallet_lines]
+        payments = [p for p, _ in payments if p.wallet_lines]
         if not payments:
             return values
         # the refunded payments: their commission is reversed
