@@ -304,8 +304,10 @@ class Promotion(metaclass=PoolMeta):
         if (facts['members_only'] or facts['tiers']) and not member:
             return False
         if facts['tiers']:
+            # a tier deactivated since the facts were kept matches no more
+            # (the promotion's tiers are its active ones)
             tier = getattr(member, 'member_tier', None)
-            if not tier or tier.id not in facts['tiers']:
+            if not tier or not tier.active or tier.id not in facts['tiers']:
                 return False
         if facts['weekdays'] or facts['month_day']:
             if not date:

@@ -621,6 +621,12 @@ class RetailCouponTestCase(CompanyTestMixin, ModuleTestCase):
                 'retail_description': "Member Wednesday"})
         adjustment, = f.quote(cart, gilded)['adjustments']
         self.assertIn("Member Wednesday", adjustment['label'])
+        # a tier deactivated: its members no longer qualify
+        Tier = pool.get('retail.member.tier')
+        Tier.write([gold], {'active': False})
+        self.assertEqual(f.quote(cart, gilded)['total'], Decimal('250'))
+        Tier.write([gold], {'active': True})
+        self.assertEqual(f.quote(cart, gilded)['total'], Decimal('230'))
         # a coupon template makes it a coupon's promotion, never automatic
         f.template(promotion)
         self.assertEqual(f.quote(cart, gilded)['total'], Decimal('250'))
