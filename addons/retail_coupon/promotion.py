@@ -17,6 +17,7 @@ from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
+from trytond.modules.retail_member.tools import clears_on_modification
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
@@ -352,14 +353,9 @@ class Promotion(metaclass=PoolMeta):
         return super().copy(promotions, default=default)
 
 
-class _FactsClearMixin:
-    "A change of what a promotion lists empties its kept facts"
-    __slots__ = ()
-
-    @classmethod
-    def on_modification(cls, mode, records, field_names=None):
-        super().on_modification(mode, records, field_names=field_names)
-        Pool().get('sale.promotion').clear_retail_facts()
+_FactsClearMixin = clears_on_modification(
+    lambda: Pool().get('sale.promotion').clear_retail_facts(),
+    "A change of what a promotion lists empties its kept facts")
 
 
 class PromotionStep(_FactsClearMixin, ModelSQL, ModelView):

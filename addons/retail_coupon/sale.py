@@ -29,7 +29,11 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, fields
 from trytond.modules.product import price_digits, round_price
-from trytond.modules.retail_member.tools import extends_transition, format_money
+from trytond.modules.retail_member.tools import (
+    clears_on_modification,
+    extends_transition,
+    format_money,
+)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.rpc import RPC
@@ -197,16 +201,8 @@ def forget_priced():
     _priced_memo().clear()
 
 
-class ForgetPricedMixin:
-    "Any change of these records may change a sale's pricing"
-    __slots__ = ()
-
-    @classmethod
-    def on_modification(cls, mode, records, field_names=None):
-        super().on_modification(mode, records, field_names=field_names)
-        # Tryton calls it for an empty save or delete too
-        if records:
-            forget_priced()
+ForgetPricedMixin = clears_on_modification(forget_priced,
+    "Any change of these records may change a sale's pricing")
 
 
 class POSSale(metaclass=PoolMeta):

@@ -10,7 +10,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .ledger import lock_in_place
-from .tools import extends_transition
+from .tools import clears_on_modification, extends_transition
 
 AMOUNT_FIELDS = [
     'total_tax', 'total', 'amount_paid', 'amount_to_pay', 'currency']
@@ -52,16 +52,10 @@ def forget_amounts():
     Transaction()._retail_sale_amounts = {}
 
 
-class AmountsMemoMixin:
-    "The lines and payments of a sale: their changes forget its amounts"
+class AmountsMemoMixin(clears_on_modification(forget_amounts,
+            "The lines and payments of a sale: their changes forget its "
+            "amounts")):
     __slots__ = ()
-
-    @classmethod
-    def on_modification(cls, mode, records, field_names=None):
-        super().on_modification(mode, records, field_names=field_names)
-        # Tryton calls it for an empty save or delete too
-        if records:
-            forget_amounts()
 
     @classmethod
     def on_delete(cls, records):

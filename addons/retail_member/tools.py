@@ -126,6 +126,23 @@ def format_money(lang, value, currency, **kwargs):
     return lang.currency(value, currency, **kwargs)
 
 
+def clears_on_modification(clear, doc):
+    """A mixin for the models whose records, created, written or deleted,
+    call clear(): the emptying of a cache or of a transaction's memo that
+    depends on them.  Tryton calls on_modification for an empty save or
+    delete too, which clears nothing."""
+    class ClearsOnModification:
+        __slots__ = ()
+        __doc__ = doc
+
+        @classmethod
+        def on_modification(cls, mode, records, field_names=None):
+            super().on_modification(mode, records, field_names=field_names)
+            if records:
+                clear()
+    return ClearsOnModification
+
+
 def remember_base_language_parents():
     """Keep Tryton from asking the database, at every read of a translated
     field in zh_CN, for the parent of 'zh'.

@@ -14,6 +14,7 @@ from sql.operators import Equal
 
 from trytond.model import DeactivableMixin, Exclude, Index, ModelSQL, ModelView, Unique, fields
 from trytond.modules.retail_member.ledger import lock_in_place
+from trytond.modules.retail_member.tools import clears_on_modification
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
@@ -430,16 +431,14 @@ class CashSession(metaclass=PoolMeta):
         return session
 
 
-class ProductFactsMixin:
-    "A change empties the POS's caches of product facts and taxes (PosAPI)"
-    __slots__ = ()
+def _clear_product_facts():
+    API = Pool().get('retail.pos.api')
+    API._product_facts.clear()
+    API._product_taxes.clear()
 
-    @classmethod
-    def on_modification(cls, mode, records, field_names=None):
-        super().on_modification(mode, records, field_names=field_names)
-        API = Pool().get('retail.pos.api')
-        API._product_facts.clear()
-        API._product_taxes.clear()
+
+ProductFactsMixin = clears_on_modification(_clear_product_facts,
+    "A change empties the POS's caches of product facts and taxes (PosAPI)")
 
 
 class Product(ProductFactsMixin, metaclass=PoolMeta):
