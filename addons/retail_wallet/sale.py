@@ -174,7 +174,7 @@ class POSPayment(metaclass=PoolMeta):
                     wallet=wallet.rec_name, member=member.rec_name))
         key = self.wallet_request_key or 'pos-payment:%s' % self.id
         if self.amount > 0:
-            wallet.spend(self.amount, origin=self, request_key=key,
+            line = wallet.spend(self.amount, origin=self, request_key=key,
                 card=card)
         elif sale.total < 0:
             original = self.wallet_refund_of
@@ -184,7 +184,7 @@ class POSPayment(metaclass=PoolMeta):
                         payment=self.rec_name))
             wallet.__class__.lock([wallet])
             principal, bonus = self.refund_parts(original, -self.amount)
-            wallet.post_line('refund', principal, bonus, origin=self,
+            line = wallet.post_line('refund', principal, bonus, origin=self,
                 request_key=key, card=card, refund_of=original)
         else:
             # Change of a cash payment stored in the wallet (找零转存)
@@ -194,23 +194,27 @@ class POSPayment(metaclass=PoolMeta):
                 raise WalletError(gettext(
                         'retail_wallet.msg_change_exceeds_cash',
                         amount=-self.amount, cash=cash))
-            wallet.post_line('change', principal=-self.amount, origin=self,
-                request_key=key, card=card)
-        self.post_wallet_move(config)
+            line = wallet.post_line('change', principal=-self.amount,
+                origin=self, request_key=key, card=card)
+        self.post_wallet_move(config, lines=[line])
 
-    def post_wallet_move(self, config):
+    def post_wallet_move(self, config, lines=None):
         """Book the wallet part of the payment at once (idempotent):
         Dr liability principal, Dr bonus account bonus / Cr clearing amount
         for a payment, the reverse for a refund or stored change.
 
         The move stays a draft (draft lines count in the account balances)
         and is posted with the POS sale: posting takes the fiscal year's
-        strict move number, one row every till would wait on."""
+        strict move number, one row every till would wait on.
+
+        lines: the payment's ledger lines, as process_wallet has them (else
+        they are searched)"""
         Line = Pool().get('retail.wallet.line')
         with without_check_access():
             if self.wallet_move:
                 return
-            lines = Line.search([('origin', '=', str(self))])
+            if lines is None:
+                lines = Line.search([('origin', '=', str(self))])
             principal = -sum((x.principal for x in lines), Decimal(0))
             bonus = -sum((x.bonus for x in lines), Decimal(0))
             if not principal and not bonus:

@@ -303,7 +303,13 @@ class Configuration(ModelSQL, ModelView):
                     'debit': max(amount, Decimal(0)),
                     'credit': max(-amount, Decimal(0)),
                     } for account, amount in lines])
-        MoveLine.check_account(MoveLine.browse(line_ids))
+        # MoveLine.check_account, told by the accounts the configuration
+        # has read (the lines have no party): the lines are read only to
+        # refuse them with its message
+        Account = pool.get('account.account')
+        if any(not a.type or a.closed or a.party_required
+                for a in Account.browse({a.id for a, _ in lines})):
+            MoveLine.check_account(MoveLine.browse(line_ids))
         return Move(move_id)
 
 
@@ -446,6 +452,23 @@ class Wallet(ModelSQL, ModelView):
         return result
 
     @classmethod
+    def _last_after(cls, wallet_id, sequence):
+        """The (principal, bonus) after the wallet's line of sequence: the
+        sums of the ledger must end there (a check of its integrity)"""
+        pool = Pool()
+        Line = pool.get('retail.wallet.line')
+        line = Line.__table__()
+        cursor = Transaction().connection.cursor()
+        query = line.select(line.principal_after.as_('principal_after'),
+            line.bonus_after.as_('bonus_after'),
+            where=(line.wallet == wallet_id) & (line.sequence == sequence))
+        if backend.name == 'sqlite':
+            sqlite_apply_types(query, ['NUMERIC', 'NUMERIC'])
+        cursor.execute(*query)
+        row = cursor.fetchone()
+        return (Decimal(row[0]), Decimal(row[1])) if row else None
+
+    @classmethod
     def get_balances(cls, wallets, names):
         sums = cls._ledger_sums([w.id for w in wallets])
         result = {n: {} for n in names}
@@ -513,11 +536,13 @@ class Wallet(ModelSQL, ModelView):
 
     def post_line(self, kind, principal=Decimal(0), bonus=Decimal(0),
             origin=None, reason=None, request_key=None, card=None,
-            refund_of=None, allow_closed=False):
+            refund_of=None, allow_closed=False, sums=None):
         """Append a ledger line under the wallet row lock.
 
         Returns the existing line when request_key was already used for the
-        same origin (a retried request changes nothing twice)."""
+        same origin (a retried request changes nothing twice).
+        sums: the wallet's _ledger_sums the caller read under the lock in
+        this transaction (spend), else they are read here."""
         pool = Pool()
         Line = pool.get('retail.wallet.line')
         cls = self.__class__
@@ -547,15 +572,11 @@ class Wallet(ModelSQL, ModelView):
                 raise WalletError(gettext(
                         'retail_wallet.msg_wallet_closed',
                         wallet=wallet.rec_name))
-            sums = cls._ledger_sums([wallet.id])
+            if sums is None:
+                sums = cls._ledger_sums([wallet.id])
             principal_before, bonus_before, sequence = sums[wallet.id]
-            if sequence:
-                last, = Line.search([
-                        ('wallet', '=', wallet.id),
-                        ('sequence', '=', sequence),
-                        ])
-                if (last.principal_after != principal_before
-                        or last.bonus_after != bonus_before):
+            if sequence and cls._last_after(wallet.id, sequence) != (
+                    principal_before, bonus_before):
                     raise WalletError(gettext(
                             'retail_wallet.msg_ledger_corrupted',
                             wallet=wallet.rec_name))
@@ -590,11 +611,13 @@ class Wallet(ModelSQL, ModelView):
                         }])
         return Line(line_id)
 
-    def split_spending(self, amount):
+    def split_spending(self, amount, sums=None):
         """Return (principal, bonus) parts to spend amount (positive)
-        following the configured spending order"""
+        following the configured spending order.
+        sums: the wallet's _ledger_sums the caller has read"""
         config = Configuration_get(self.company)
-        sums = self._ledger_sums([self.id])
+        if sums is None:
+            sums = self._ledger_sums([self.id])
         principal, bonus, _ = sums[self.id]
         if amount > principal + bonus:
             raise InsufficientBalanceError(gettext(
@@ -616,10 +639,12 @@ class Wallet(ModelSQL, ModelView):
         "Debit amount from the wallet in the configured spending order"
         check_amount(amount, self.currency)
         self.__class__.lock([self])
-        principal, bonus = self.split_spending(amount)
+        # read once under the lock for the split and the line
+        sums = self._ledger_sums([self.id])
+        principal, bonus = self.split_spending(amount, sums=sums)
         return self.post_line(
             'payment', -principal, -bonus, origin=origin,
-            request_key=request_key, card=card)
+            request_key=request_key, card=card, sums=sums)
 
     @classmethod
     def transfer(cls, source, target, origin, reason=None):

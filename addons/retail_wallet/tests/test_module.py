@@ -16,6 +16,7 @@ from trytond.modules.retail_wallet.exceptions import (
 from trytond.modules.retail_wallet.topup import add_months
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
 
 
 def create_wallet(company, principal=Decimal(0), bonus=Decimal(0)):
@@ -72,6 +73,28 @@ class RetailWalletTestCase(CompanyTestMixin, ModuleTestCase):
             for previous, line in zip(lines, lines[1:]):
                 self.assertEqual(line.principal_before, previous.principal_after)
                 self.assertEqual(line.bonus_before, previous.bonus_after)
+
+    @with_transaction()
+    def test_ledger_tampering_refused(self):
+        "A line changed behind the ledger's back stops every new line"
+        pool = Pool()
+        Line = pool.get('retail.wallet.line')
+        company = create_company()
+        with set_company(company):
+            wallet = create_wallet(company, Decimal('100'), Decimal('20'))
+            wallet.spend(Decimal('30'), origin=None)
+            line = Line.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*line.update([line.principal],
+                    [line.principal + 1],
+                    where=(line.wallet == wallet.id) & (line.sequence == 1)))
+            for post in [
+                    lambda: wallet.spend(Decimal('1'), origin=None),
+                    lambda: wallet.post_line(
+                        'topup', principal=Decimal('5'))]:
+                with self.assertRaisesRegex(WalletError, 'does not match'):
+                    post()
+            self.assertEqual(len(wallet.lines), 3)
 
     @with_transaction()
     def test_ledger_immutable(self):
