@@ -15,6 +15,8 @@ from .tools import clears_on_modification, extends_transition
 AMOUNT_FIELDS = [
     'total_tax', 'total', 'amount_paid', 'amount_to_pay', 'currency']
 LINE_AMOUNT_FIELDS = ['unit_price', 'amount', 'currency']
+# the One2Many of a sale read once per transaction while unchanged
+CHILDREN = {'lines', 'payments'}
 # ids per query (SQLite takes at most 999 parameters)
 IN_MAX = 500
 
@@ -48,13 +50,32 @@ def _amounts_memo():
     return memo
 
 
+def _children_memo(transaction):
+    """{(record cache, sale id, 'lines' or 'payments'): records} read in
+    this transaction.
+
+    In a transaction that writes, Tryton keeps no One2Many value: each
+    access to sale.lines or sale.payments searches them again (two queries),
+    and every module processing a done sale reads both (a checkout read
+    them a dozen times).  They change only when a line or a payment is
+    created, written or deleted, which empties the memo as it does the
+    amounts (AmountsMemoMixin).  The records are kept per record cache (a
+    user and the context keys of Tryton's own cache)."""
+    memo = getattr(transaction, '_retail_sale_children', None)
+    if memo is None:
+        memo = transaction._retail_sale_children = {}
+    return memo
+
+
 def forget_amounts():
-    Transaction()._retail_sale_amounts = {}
+    transaction = Transaction()
+    transaction._retail_sale_amounts = {}
+    transaction._retail_sale_children = {}
 
 
 class AmountsMemoMixin(clears_on_modification(forget_amounts,
             "The lines and payments of a sale: their changes forget its "
-            "amounts")):
+            "amounts and the memo of sale.lines and sale.payments")):
     __slots__ = ()
 
     @classmethod
@@ -104,6 +125,25 @@ class POSSale(metaclass=PoolMeta):
         super().__setup__()
         for name in AMOUNT_FIELDS:
             getattr(cls, name).getter = 'get_amounts'
+
+    def __getattr__(self, name):
+        # the stored lines and payments, read once (_children_memo); a value
+        # set on the record and not saved is its own
+        if (name not in CHILDREN or self.id is None or self.id < 0
+                or self._transaction.readonly
+                or self._context.get('_datetime')):
+            return super().__getattr__(name)
+        try:
+            return self._values[name]
+        except (KeyError, TypeError):
+            pass
+        memo = _children_memo(self._transaction)
+        key = (id(self._transaction_cache), self.id, name)
+        try:
+            return memo[key]
+        except KeyError:
+            value = memo[key] = super().__getattr__(name)
+            return value
 
     @classmethod
     def get_amounts(cls, sales, names):

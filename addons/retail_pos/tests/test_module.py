@@ -197,6 +197,52 @@ class RetailPosTestCase(ModuleTestCase):
         self.assertEqual(sale.currency, env['company'].currency)
 
     @with_transaction()
+    def test_sale_lines_and_payments_follow_changes(self):
+        "A sale's lines and payments, read once, show every change"
+        from trytond.modules.retail_member.exchange import bulk_create
+        env = self._env()
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        Line = pool.get('sale.point.sale.line')
+        Payment = pool.get('sale.point.payment')
+        products = env['products']
+        sale, other = Sale.create([{'company': env['company'].id,
+                    'point': env['point'].id,
+                    'employee': env['employee'].id}] * 2)
+
+        def line(product, sale=sale):
+            return Line(sale=sale, product=product, quantity=1,
+                unit_list_price=Decimal('10'),
+                unit_gross_price=Decimal('10'))
+        self.assertEqual(sale.lines, ())
+        first = line(products[1])
+        first.save()
+        self.assertEqual(Sale(sale.id).lines, (first,))
+        # the same record after a change of its lines
+        self.assertEqual(sale.lines, (first,))
+        second, = Line.browse(bulk_create(Line, [{'sale': sale.id,
+                        'product': products[2].id, 'quantity': 1,
+                        'unit_list_price': Decimal('5'),
+                        'unit_gross_price': Decimal('5')}]))
+        self.assertEqual(set(sale.lines), {first, second})
+        Line.write([first], {'sale': other.id})
+        self.assertEqual(sale.lines, (second,))
+        self.assertEqual(other.lines, (first,))
+        Line.delete([second])
+        self.assertEqual(sale.lines, ())
+        payment = Payment(sale=sale, method=env['methods']['card'],
+            amount=Decimal('5'))
+        self.assertEqual(sale.payments, ())
+        payment.save()
+        self.assertEqual(sale.payments, (payment,))
+        Payment.delete([payment])
+        self.assertEqual(sale.payments, ())
+        # a value set on the record and not saved is its own
+        sale.lines = [line(products[3])]
+        self.assertEqual(len(sale.lines), 1)
+        self.assertIsNone(sale.lines[0].id)
+
+    @with_transaction()
     def test_mixed_payments_with_change(self):
         "Bank card, then cash with change; an underpaid sale is refused"
         env = self._env()
