@@ -1326,7 +1326,8 @@ class PosAPI(Model):
                         field=field + '.pin')
                 records = save(records)
                 Sale.add_wallet_payment([sale], amount, pin=pin,
-                    request_key='%s:%d' % (uuid, i), pin_request=uuid)
+                    request_key='%s:%d' % (uuid, i), pin_request=uuid,
+                    method=method)
             else:
                 reference = payment.get('reference')
                 if reference is not None and (

@@ -175,7 +175,7 @@ class POSPayment(metaclass=PoolMeta):
         key = self.wallet_request_key or 'pos-payment:%s' % self.id
         if self.amount > 0:
             line = wallet.spend(self.amount, origin=self, request_key=key,
-                card=card)
+                card=card, config=config)
         elif sale.total < 0:
             original = self.wallet_refund_of
             if not original or original.wallet != wallet:
@@ -344,11 +344,12 @@ class POSSale(metaclass=PoolMeta):
 
     @classmethod
     def add_wallet_payment(cls, sales, amount, pin=None, request_key=None,
-            refund_of=None, pin_request=None):
+            refund_of=None, pin_request=None, method=None):
         """Add a wallet payment to the open sale (POS API).
 
         A request_key already used returns the existing payment; pin_request
-        as in authorize_wallet_payment."""
+        as in authorize_wallet_payment; method: the wallet payment method of
+        the sale's company the till chose (else the first one)."""
         pool = Pool()
         Payment = pool.get('sale.point.payment')
         Method = pool.get('sale.point.payment.method')
@@ -362,7 +363,10 @@ class POSSale(metaclass=PoolMeta):
         if sale.state != 'open':
             raise WalletError(gettext(
                     'retail_wallet.msg_sale_not_open', sale=sale.rec_name))
-        methods = Method.search([
+        if method is not None and (not method.retail_wallet
+                or method.company != sale.company):
+            method = None
+        methods = [method] if method else Method.search([
                 ('company', '=', sale.company.id),
                 ('retail_wallet', '=', True),
                 ], limit=1)

@@ -611,11 +611,13 @@ class Wallet(ModelSQL, ModelView):
                         }])
         return Line(line_id)
 
-    def split_spending(self, amount, sums=None):
+    def split_spending(self, amount, sums=None, config=None):
         """Return (principal, bonus) parts to spend amount (positive)
         following the configured spending order.
-        sums: the wallet's _ledger_sums the caller has read"""
-        config = Configuration_get(self.company)
+        sums: the wallet's _ledger_sums the caller has read; config: the
+        wallet configuration of its company the caller has read"""
+        if config is None:
+            config = Configuration_get(self.company)
         if sums is None:
             sums = self._ledger_sums([self.id])
         principal, bonus, _ = sums[self.id]
@@ -635,13 +637,16 @@ class Wallet(ModelSQL, ModelView):
             from_bonus = max(amount - principal, Decimal(0))
         return amount - from_bonus, from_bonus
 
-    def spend(self, amount, origin, request_key=None, card=None):
-        "Debit amount from the wallet in the configured spending order"
+    def spend(self, amount, origin, request_key=None, card=None,
+            config=None):
+        """Debit amount from the wallet in the configured spending order
+        (config: the wallet configuration the caller has read)"""
         check_amount(amount, self.currency)
         self.__class__.lock([self])
         # read once under the lock for the split and the line
         sums = self._ledger_sums([self.id])
-        principal, bonus = self.split_spending(amount, sums=sums)
+        principal, bonus = self.split_spending(amount, sums=sums,
+            config=config)
         return self.post_line(
             'payment', -principal, -bonus, origin=origin,
             request_key=request_key, card=card, sums=sums)
