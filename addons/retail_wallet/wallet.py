@@ -577,9 +577,9 @@ class Wallet(ModelSQL, ModelView):
             principal_before, bonus_before, sequence = sums[wallet.id]
             if sequence and cls._last_after(wallet.id, sequence) != (
                     principal_before, bonus_before):
-                    raise WalletError(gettext(
-                            'retail_wallet.msg_ledger_corrupted',
-                            wallet=wallet.rec_name))
+                raise WalletError(gettext(
+                        'retail_wallet.msg_ledger_corrupted',
+                        wallet=wallet.rec_name))
             principal_after = principal_before + principal
             bonus_after = bonus_before + bonus
             if principal_after < 0 or bonus_after < 0:
