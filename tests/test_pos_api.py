@@ -142,6 +142,35 @@ def test_cashier_story(client):
     assert report['report']['sales_count'] >= 1
 
 
+def test_refused_checkout_leaves_no_gap_in_numbers(client):
+    "A checkout refused after its sale was numbered gives the number back"
+    import re
+    status, config = client.get('config')
+    assert status == 200
+    cash = next(m for m in config['payment_methods'] if m['kind'] == 'cash')
+    status, catalog = client.get('catalog')
+    product = next(p for p in catalog['products'] if p['kind'] == 'goods')
+    lines = [{'product_id': product['id'], 'quantity': 1}]
+    status, quote = client.post('quote', {'lines': lines})
+    total = Decimal(quote['total'])
+
+    def checkout(amount):
+        return client.post('checkout', {'uuid': str(uuid.uuid4()),
+                'lines': lines,
+                'payments': [{'method_id': cash['id'], 'amount': amount}]})
+
+    def serial(number):
+        return int(re.search(r'(\d+)$', number).group(1))
+    status, first = checkout(str(total))
+    assert status == 200, first
+    status, answer = checkout(str(total - Decimal('0.01')))
+    assert status == 422 and answer['error']['code'] == 'amount_to_pay'
+    status, second = checkout(str(total))
+    assert status == 200, second
+    assert serial(second['sale']['number']) == serial(
+        first['sale']['number']) + 1
+
+
 def test_line_discount_refused_with_promotions(client):
     "With promotions activated a cashier's line discount is refused, named"
     status, config = client.get('config')

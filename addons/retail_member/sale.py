@@ -246,8 +246,12 @@ class POSSale(metaclass=PoolMeta):
         running transaction can only ask for the whole transaction to be
         started again with the rows locked first: every sale was then
         processed twice."""
+        cls.lock_sequences({s.point.sequence for s in sales if not s.number})
+
+    @classmethod
+    def lock_sequences(cls, sequences):
+        "Lock the strict sequences in place (see lock_number_sequences)"
         Sequence = Pool().get('ir.sequence.strict')
-        sequences = {s.point.sequence for s in sales if not s.number}
 
         def mark(records):
             # SQLite has one writer at a time: the rows need no lock

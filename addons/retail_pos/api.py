@@ -1170,10 +1170,17 @@ class PosAPI(Model):
                 retail_pos_session=session, state='open', **(values or {}))
             sale.save()
             return sale
+        # numbered now, as sale_point's do would in this transaction (its
+        # save then writes nothing): the till's own strict sequence, locked
+        # in place until the commit, a failure giving the number back
+        Sale.lock_sequences([point.sequence])
+        with Transaction().set_context(company=point.company.id):
+            number = point.sequence.get()
         # the request checked the rest of what the ORM would validate: the
         # till of the cashier's token and its company, the member of the
         # company and the card of that member (_cart_member); one INSERT
         sale_id, = bulk_create(Sale, [dict(values or {}, **{
+                    'number': number,
                     'company': point.company.id, 'point': point.id,
                     'date': date,
                     'employee': employee.id if employee else None,
