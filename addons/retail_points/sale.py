@@ -644,9 +644,35 @@ class POSSaleLine(metaclass=PoolMeta):
             mode, lines, values=values, external=external)
         if mode == 'write' and set(values or {}) <= {'points_origin_line'}:
             return
+        if Transaction().context.get('_retail_points_processing'):
+            return
         sales = cls._points_numbered_sales(lines)
-        if sales:
+        if sales and cls._points_any_line(sales):
             Sale._points_check_frozen(sales)
+
+    @classmethod
+    def _points_any_line(cls, sales):
+        """Whether a points line comes from sales or their payments, in two
+        queries: a checkout numbers its sale before it saves the lines, and
+        _points_check_frozen reads the sale's payments through the ORM
+        (four queries) to find nothing"""
+        pool = Pool()
+        Payment = pool.get('sale.point.payment')
+        PointsLine = pool.get('retail.points.line')
+        payment, points = Payment.__table__(), PointsLine.__table__()
+        cursor = Transaction().connection.cursor()
+        ids = [s.id for s in sales]
+        origins = ['sale.point.sale,%d' % i for i in ids]
+        for sub_ids in grouped_slice(ids, IN_MAX):
+            cursor.execute(*payment.select(payment.id,
+                    where=payment.sale.in_(list(sub_ids))))
+            origins.extend('sale.point.payment,%d' % i for i, in cursor)
+        for sub_origins in grouped_slice(origins, IN_MAX):
+            cursor.execute(*points.select(points.id,
+                    where=points.origin.in_(list(sub_origins)), limit=1))
+            if cursor.fetchone():
+                return True
+        return False
 
     @classmethod
     def _points_numbered_sales(cls, lines):
