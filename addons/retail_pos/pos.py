@@ -6,17 +6,20 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+from collections import namedtuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sql import Null
+from sql import Literal, Null
 from sql.operators import Equal
 
 from trytond.model import DeactivableMixin, Exclude, Index, ModelSQL, ModelView, Unique, fields
+from trytond.modules.retail_member.exchange import IN_MAX
 from trytond.modules.retail_member.ledger import lock_in_place
 from trytond.modules.retail_member.tools import clears_on_modification
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 from .exceptions import pos_error
@@ -37,6 +40,11 @@ KINDS = [
     ('count_card', "Count Card"),
     ('other', "Other"),
     ]
+
+
+TokenSession = namedtuple('TokenSession', [
+        'token', 'cashier', 'point', 'user', 'company', 'employee',
+        'language'])
 
 
 def _now():
@@ -107,8 +115,22 @@ class Cashier(DeactivableMixin, ModelSQL, ModelView):
     def default_failed_attempts(cls):
         return 0
 
-    def get_name(self, name):
-        return self.user.name or self.user.login
+    @classmethod
+    def get_name(cls, cashiers, name):
+        """The user's name (else login), in one query: through the ORM the
+        user's record, read for it, cost a receipt 4 ms"""
+        User = Pool().get('res.user')
+        table, user = cls.__table__(), User.__table__()
+        cursor = Transaction().connection.cursor()
+        result = {}
+        for sub_ids in grouped_slice([c.id for c in cashiers], IN_MAX):
+            cursor.execute(*table.join(user,
+                    condition=table.user == user.id).select(
+                    table.id, user.name, user.login,
+                    where=table.id.in_(list(sub_ids))))
+            for cashier_id, user_name, login in cursor:
+                result[cashier_id] = user_name or login
+        return result
 
     @classmethod
     def search_name(cls, name, clause):
@@ -221,15 +243,43 @@ class Token(ModelSQL, ModelView):
     @classmethod
     def check(cls, token):
         "Return the token record of a valid token or None"
+        found = cls.authenticate(token)
+        return cls(found.token) if found else None
+
+    @classmethod
+    def authenticate(cls, token):
+        """Return the ids a request of a valid token runs with (token,
+        cashier, till, user, company, employee) and the user's language, or
+        None, in one query.
+
+        Every API call starts here: through the ORM it read the token, the
+        cashier, the till, the user and the language one after the other, as
+        the server's user, and the call read the cashier and the till again
+        under the cashier's user and context."""
+        pool = Pool()
+        Cashier = pool.get('retail.pos.cashier')
+        User = pool.get('res.user')
+        Lang = pool.get('ir.lang')
+        Point = pool.get('sale.point')
         if not token:
             return None
-        tokens = cls.search([('token_hash', '=', cls.hash(token))], limit=1)
-        if not tokens:
-            return None
-        token, = tokens
-        if token.expires < _now() or not token.cashier.active:
-            return None
-        return token
+        table, cashier, user = (
+            cls.__table__(), Cashier.__table__(), User.__table__())
+        lang, point = Lang.__table__(), Point.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table
+            .join(cashier, condition=table.cashier == cashier.id)
+            .join(user, condition=cashier.user == user.id)
+            .join(point, condition=table.point == point.id)
+            .join(lang, 'LEFT', condition=user.language == lang.id)
+            .select(table.id, cashier.id, point.id, user.id, point.company,
+                user.employee, lang.code,
+                where=(table.token_hash == cls.hash(token))
+                & (table.expires >= _now())
+                & (cashier.active == Literal(True)),
+                limit=1))
+        row = cursor.fetchone()
+        return TokenSession(*row) if row else None
 
 
 class Checkout(ModelSQL, ModelView):

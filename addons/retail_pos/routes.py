@@ -238,21 +238,25 @@ def _call(request, pool, func, auth, kwargs, language):
     if not auth:
         return json_response(func(API, None, None, request, body, **kwargs))
     Token = pool.get('retail.pos.token')
-    token = Token.check(_bearer(request))
-    if not token:
+    found = Token.authenticate(_bearer(request))
+    if not found:
         raise PosError(gettext('retail_pos.msg_unauthorized'),
             code='unauthorized', status=401)
-    cashier, point = token.cashier, token.point
-    user = cashier.user
     context = {
-        'company': point.company.id,
-        'companies': [point.company.id],
-        'language': _language(request, cashier.language),
-        'employee': user.employee.id if user.employee else None,
-        'retail_pos_token': token.id,
+        'company': found.company,
+        'companies': [found.company],
+        'language': _language(request, found.language),
+        'employee': found.employee,
+        'retail_pos_token': found.token,
         }
-    with transaction.set_user(user.id), \
+    with transaction.set_user(found.user), \
             transaction.set_context(**context):
+        # the records are made under the cashier's user and context: what
+        # the call reads through them (the till's company, its currency...)
+        # shares the record cache of everything else it reads
+        token = Token(found.token)
+        cashier = pool.get('retail.pos.cashier')(found.cashier)
+        point = pool.get('sale.point')(found.point)
         return json_response(func(API, cashier, point, request, body,
                 token=token, **kwargs))
 

@@ -79,6 +79,84 @@ class RetailPosTestCase(ModuleTestCase):
         self.assertEqual(cm.exception.status, 401)
 
     @with_transaction()
+    def test_token_of_expired_or_inactive_cashier_refused(self):
+        "A token runs as its cashier's user; expired or deactivated: refused"
+        env = self._env()
+        API = self._api()
+        pool = Pool()
+        Token = pool.get('retail.pos.token')
+        Cashier = pool.get('retail.pos.cashier')
+        User = pool.get('res.user')
+        Lang = pool.get('ir.lang')
+        english, = Lang.search([('code', '=', 'en')])
+        User.write([env['user']], {'language': english.id})
+        secret = API.login(
+            {'login': env['user'].login, 'pin': CASHIER_PIN})['token']
+        found = Token.authenticate(secret)
+        self.assertEqual(
+            (found.cashier, found.point, found.user, found.company,
+                found.employee, found.language),
+            (env['cashier'].id, env['point'].id, env['user'].id,
+                env['company'].id, env['employee'].id, 'en'))
+        token, = Token.search([('id', '=', found.token)])
+        Token.write([token], {
+                'expires': dt.datetime.now() - dt.timedelta(minutes=1)})
+        self.assertIsNone(Token.authenticate(secret))
+        self.assertIsNone(Token.check(secret))
+        Token.write([token], {
+                'expires': dt.datetime.now() + dt.timedelta(hours=1)})
+        self.assertTrue(Token.check(secret))
+        Cashier.write([env['cashier']], {'active': False})
+        self.assertIsNone(Token.authenticate(secret))
+
+    @with_transaction()
+    def test_sale_numbers_follow_the_till_sequence(self):
+        "Sales are numbered from the till's sequence: prefix, padding, next"
+        env = self._env()
+        API = self._api()
+        Sequence = Pool().get('ir.sequence.strict')
+        sequence = env['point'].sequence
+        Sequence.write([sequence], {
+                'prefix': 'T${year}-', 'padding': 5, 'number_next': 41})
+        year = dt.date.today().year
+
+        def sell():
+            cart = self._cart(env, payments=[
+                    {'method_id': env['methods']['cash'].id,
+                        'amount': '500.00'}])
+            return API.checkout(env['cashier'], env['point'], cart)
+        first = sell()
+        self.assertEqual(first['sale']['number'], 'T%s-00041' % year)
+        self.assertEqual(first['receipt']['barcode']['data'],
+            'T%s-00041' % year)
+        self.assertEqual(sell()['sale']['number'], 'T%s-00042' % year)
+        self.assertEqual(Sequence(sequence.id).number_next, 43)
+        # a sequence of another type still numbers the sales
+        Sequence.write([sequence], {
+                'type': 'decimal timestamp', 'prefix': 'D'})
+        number = sell()['sale']['number']
+        self.assertTrue(number.startswith('D') and number[1:].isdigit())
+
+    @with_transaction()
+    def test_receipt_names_the_cashier(self):
+        "The receipt names the cashier's user, else the login"
+        env = self._env()
+        API = self._api()
+        User = Pool().get('res.user')
+
+        def cashier_on_receipt():
+            cart = self._cart(env, payments=[
+                    {'method_id': env['methods']['cash'].id,
+                        'amount': '500.00'}])
+            meta = API.checkout(
+                env['cashier'], env['point'], cart)['receipt']['meta']
+            return meta[3][1]
+        User.write([env['user']], {'name': "Han Meimei"})
+        self.assertEqual(cashier_on_receipt(), "Han Meimei")
+        User.write([env['user']], {'name': None})
+        self.assertEqual(cashier_on_receipt(), env['user'].login)
+
+    @with_transaction()
     def test_checkout_reprices_and_replays(self):
         "Client prices are ignored; the same UUID returns the first result"
         env = self._env()
@@ -220,23 +298,36 @@ class RetailPosTestCase(ModuleTestCase):
         self.assertEqual(Sale(sale.id).lines, (first,))
         # the same record after a change of its lines
         self.assertEqual(sale.lines, (first,))
+        self.assertEqual(sale.total, Decimal('10'))
         second, = Line.browse(bulk_create(Line, [{'sale': sale.id,
                         'product': products[2].id, 'quantity': 1,
                         'unit_list_price': Decimal('5'),
                         'unit_gross_price': Decimal('5')}]))
         self.assertEqual(set(sale.lines), {first, second})
+        self.assertEqual((sale.total, sale.amount_to_pay),
+            (Decimal('15'), Decimal('15')))
         Line.write([first], {'sale': other.id})
         self.assertEqual(sale.lines, (second,))
         self.assertEqual(other.lines, (first,))
-        Line.delete([second])
-        self.assertEqual(sale.lines, ())
+        self.assertEqual((sale.total, other.total),
+            (Decimal('5'), Decimal('10')))
+        Line.write([second], {'quantity': 3})
+        self.assertEqual(sale.total, Decimal('15'))
         payment = Payment(sale=sale, method=env['methods']['card'],
             amount=Decimal('5'))
         self.assertEqual(sale.payments, ())
         payment.save()
         self.assertEqual(sale.payments, (payment,))
+        self.assertEqual(
+            (sale.amount_paid, sale.amount_to_pay, sale.currency),
+            (Decimal('5'), Decimal('10'), env['company'].currency))
         Payment.delete([payment])
         self.assertEqual(sale.payments, ())
+        self.assertEqual(sale.amount_to_pay, Decimal('15'))
+        Line.delete([second])
+        self.assertEqual(sale.lines, ())
+        self.assertEqual((sale.total, sale.amount_to_pay),
+            (Decimal('0'), Decimal('0')))
         # a value set on the record and not saved is its own
         sale.lines = [line(products[3])]
         self.assertEqual(len(sale.lines), 1)
