@@ -24,7 +24,7 @@ from trytond.config import config
 from trytond.i18n import gettext
 from trytond.model import Model
 from trytond.modules.product import round_price
-from trytond.modules.retail_member.exchange import bulk_create
+from trytond.modules.retail_member.exchange import IN_MAX, bulk_create
 from trytond.modules.retail_wallet.wallet import PIN_GRANT_MINUTES
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
@@ -808,7 +808,7 @@ class PosAPI(Model):
         product = Product.__table__()
         cursor = Transaction().connection.cursor()
         found = []
-        for sub_ids in grouped_slice(sorted(set(ids)), 500):
+        for sub_ids in grouped_slice(sorted(set(ids)), IN_MAX):
             cursor.execute(*product.select(product.id,
                     where=product.id.in_(list(sub_ids))
                     & (product.active == Literal(True))))

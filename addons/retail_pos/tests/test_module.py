@@ -53,6 +53,12 @@ class RetailPosTestCase(ModuleTestCase):
         cart.update(values)
         return cart
 
+    def _sell_cash(self, env):
+        "Check out the default cart, paid in cash with change"
+        cart = self._cart(env, payments=[
+                {'method_id': env['methods']['cash'].id, 'amount': '500.00'}])
+        return self._api().checkout(env['cashier'], env['point'], cart)
+
     def _sale_count(self):
         Sale = Pool().get('sale.point.sale')
         return Sale.search_count([])
@@ -113,7 +119,6 @@ class RetailPosTestCase(ModuleTestCase):
     def test_sale_numbers_follow_the_till_sequence(self):
         "Sales are numbered from the till's sequence: prefix, padding, next"
         env = self._env()
-        API = self._api()
         Sequence = Pool().get('ir.sequence.strict')
         sequence = env['point'].sequence
         Sequence.write([sequence], {
@@ -121,10 +126,7 @@ class RetailPosTestCase(ModuleTestCase):
         year = dt.date.today().year
 
         def sell():
-            cart = self._cart(env, payments=[
-                    {'method_id': env['methods']['cash'].id,
-                        'amount': '500.00'}])
-            return API.checkout(env['cashier'], env['point'], cart)
+            return self._sell_cash(env)
         first = sell()
         self.assertEqual(first['sale']['number'], 'T%s-00041' % year)
         self.assertEqual(first['receipt']['barcode']['data'],
@@ -141,16 +143,10 @@ class RetailPosTestCase(ModuleTestCase):
     def test_receipt_names_the_cashier(self):
         "The receipt names the cashier's user, else the login"
         env = self._env()
-        API = self._api()
         User = Pool().get('res.user')
 
         def cashier_on_receipt():
-            cart = self._cart(env, payments=[
-                    {'method_id': env['methods']['cash'].id,
-                        'amount': '500.00'}])
-            meta = API.checkout(
-                env['cashier'], env['point'], cart)['receipt']['meta']
-            return meta[3][1]
+            return self._sell_cash(env)['receipt']['meta'][3][1]
         User.write([env['user']], {'name': "Han Meimei"})
         self.assertEqual(cashier_on_receipt(), "Han Meimei")
         User.write([env['user']], {'name': None})
