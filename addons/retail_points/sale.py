@@ -131,16 +131,11 @@ class LoyaltyMixin:
         if payments:
             self._points_check_payments(settings, payments, items)
         for payment, points, _ in payments:
-            if Line.search([
-                        ('origin', '=', str(payment)),
-                        ('kind', '=', 'redeem'),
-                        ], limit=1):
+            if Line.exists([str(payment)], 'redeem'):
                 continue
             account.debit('redeem', points, date, origin=str(payment))
 
-        if Line.search([
-                    ('origin', '=', origin), ('kind', '=', 'earn'),
-                    ], limit=1):
+        if Line.exists([origin], 'earn'):
             return
         positive = sum((g for _, _, _, g in items if g > 0), ZERO)
         if not positive:
@@ -298,7 +293,7 @@ class LoyaltyMixin:
         origins = []
         for document in documents:
             origins.extend(str(o) for o in document._points_origins())
-        if origins and Line.search([('origin', 'in', origins)], limit=1):
+        if Line.exists(origins):
             raise LedgerAccessError(gettext(
                     'retail_points.msg_sale_points_frozen',
                     sale=', '.join(d.rec_name for d in documents)))
@@ -505,10 +500,7 @@ class POSPayment(metaclass=PoolMeta):
                         & set(values or {}))):
                 return
             origins = [str(p) for p in payments if p.method.retail_points]
-            if origins and Line.search([
-                        ('origin', 'in', origins),
-                        ('kind', '=', 'redeem'),
-                        ], limit=1):
+            if Line.exists(origins, 'redeem'):
                 raise LedgerAccessError(gettext(
                         'retail_points.msg_points_payment_frozen'))
 
@@ -659,7 +651,7 @@ class POSSaleLine(metaclass=PoolMeta):
         pool = Pool()
         Payment = pool.get('sale.point.payment')
         PointsLine = pool.get('retail.points.line')
-        payment, points = Payment.__table__(), PointsLine.__table__()
+        payment = Payment.__table__()
         cursor = Transaction().connection.cursor()
         ids = [s.id for s in sales]
         origins = ['sale.point.sale,%d' % i for i in ids]
@@ -667,12 +659,7 @@ class POSSaleLine(metaclass=PoolMeta):
             cursor.execute(*payment.select(payment.id,
                     where=payment.sale.in_(list(sub_ids))))
             origins.extend('sale.point.payment,%d' % i for i, in cursor)
-        for sub_origins in grouped_slice(origins, IN_MAX):
-            cursor.execute(*points.select(points.id,
-                    where=points.origin.in_(list(sub_origins)), limit=1))
-            if cursor.fetchone():
-                return True
-        return False
+        return PointsLine.exists(origins)
 
     @classmethod
     def _points_numbered_sales(cls, lines):

@@ -716,7 +716,12 @@ class PosAPI(Model):
         else:
             summary['wallet'] = None
         if card is None:
-            cards = [c for c in member.member_cards if c.state == 'active']
+            # the first active card in the order of member.member_cards,
+            # without reading every card of the member
+            cards = pool.get('retail.member.card').search([
+                    ('party', '=', member.id),
+                    ('state', '=', 'active'),
+                    ], limit=1)
             card = cards[0] if cards else None
         summary['card'] = {'number': card.number, 'state': card.state,
             'id': card.id} if card else None
