@@ -1137,16 +1137,14 @@ class PosAPI(Model):
         return Checkout(checkout_id), None
 
     @classmethod
-    def _finish(cls, checkout, result, start):
-        """Store the result for a replay (and the sale or top-up it made),
+    def _finish(cls, checkout, result, start, sale=None, topup=None):
+        """Store the result for a replay and the sale or top-up it made,
         with one UPDATE: the row is the request's own, inserted by _begin
         in this transaction, and the ORM's write would read it back twice
         and validate it"""
         Checkout = Pool().get('retail.pos.checkout')
         transaction = Transaction()
         table = Checkout.__table__()
-        sale = getattr(checkout, 'sale', None)
-        topup = getattr(checkout, 'topup', None)
         duration = int((dt.datetime.now() - start).total_seconds() * 1000)
         transaction.connection.cursor().execute(*table.update(
                 [table.result, table.duration, table.sale, table.topup,
@@ -1474,10 +1472,9 @@ class PosAPI(Model):
             sale, point, data.get('payments') or [], data, total,
             data['uuid'])
         sale = cls._process(sale)
-        checkout.sale = sale
         result = cls._sale_result(sale, point, cashier, change, described,
             to_wallet, quote)
-        return cls._finish(checkout, result, start)
+        return cls._finish(checkout, result, start, sale=sale)
 
     @classmethod
     def _sale_result(cls, sale, point, cashier, change, described,
@@ -1826,10 +1823,9 @@ class PosAPI(Model):
         if records:
             Payment.save(records)
         sale = cls._process(sale)
-        checkout.sale = sale
         result = cls._sale_result(sale, point, cashier, ZERO, described,
             False)
-        return cls._finish(checkout, result, start)
+        return cls._finish(checkout, result, start, sale=sale)
 
     @classmethod
     def _refund_sale_values(cls, original):
@@ -1930,7 +1926,6 @@ class PosAPI(Model):
                 raise pos_error('msg_pin_exists', 'pin_exists',
                     field='pin_new')
             wallet.change_pin(pin)
-        checkout.topup = topup
         summary = cls.member_summary(member, point)
         receipt = cls._topup_receipt(topup, point, cashier, summary)
         result = {
@@ -1943,7 +1938,7 @@ class PosAPI(Model):
             'receipt': receipt,
             'member': summary,
             }
-        return cls._finish(checkout, result, start)
+        return cls._finish(checkout, result, start, topup=topup)
 
     @classmethod
     def _topup_receipt(cls, topup, point, cashier, summary):
