@@ -844,13 +844,23 @@ def write_links(Model, records, values):
     for sub in grouped_slice(records, IN_MAX):
         cursor.execute(*table.update(columns, sql_values,
                 where=table.id.in_([int(r) for r in sub])))
+    forget_records(Model, records)
+
+
+def forget_records(Model, records):
+    """Clean the caches of records written with SQL, as ModelStorage.write
+    does: the transaction's counter (every record's local cache) and the
+    records in each record cache of the transaction"""
+    transaction = Transaction()
     transaction.counter += 1
     for record in records:
-        record._local_cache.pop(record.id, None)
+        local_cache = getattr(record, '_local_cache', None)
+        if local_cache is not None:
+            local_cache.pop(int(record), None)
     for cache in transaction.cache.values():
         if Model.__name__ in cache:
             for record in records:
-                cache[Model.__name__].pop(record.id, None)
+                cache[Model.__name__].pop(int(record), None)
 
 
 class ModelLog(metaclass=PoolMeta):

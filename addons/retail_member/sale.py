@@ -11,6 +11,7 @@ from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
+from .exchange import forget_records
 from .ledger import lock_in_place
 from .tools import clears_on_modification, extends_transition
 
@@ -297,11 +298,7 @@ class POSSale(metaclass=PoolMeta):
                 & (table.type == 'incremental')))
         if cursor.rowcount != 1:
             return sequence.get()
-        # what Tryton's write forgets of the record
-        transaction.counter += 1
-        for cache in transaction.cache.values():
-            if Sequence.__name__ in cache:
-                cache[Sequence.__name__].pop(sequence.id, None)
+        forget_records(Sequence, [sequence])
         cursor.execute(*table.select(
                 table.number_next_internal - table.number_increment,
                 table.padding, table.prefix, table.suffix,
