@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from sql.functions import CurrentTimestamp
 
 from trytond.model import fields
+from trytond.model.modelstorage import local_cache
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
@@ -182,6 +183,7 @@ class POSSale(metaclass=PoolMeta):
         currencies, factor = {}, {}
         lines = defaultdict(list)
         paid = defaultdict(Decimal)
+        children = defaultdict(list)
         amounts = set(names) != {'currency'}
         memo = _amounts_memo()
         known = {s.id: memo[s.id] for s in sales if s.id in memo}
@@ -198,15 +200,19 @@ class POSSale(metaclass=PoolMeta):
                 factor[sale_id] = _decimal(rounding)
             if not amounts:
                 continue
-            cursor.execute(*line.select(line.sale, line.quantity,
+            # in the order of the One2Many (the target's, by id)
+            cursor.execute(*line.select(line.sale, line.id, line.quantity,
                     line.unit_list_price, line.unit_gross_price,
-                    where=line.sale.in_(ids)))
-            for sale_id, quantity, unit_list, unit_gross in cursor:
+                    where=line.sale.in_(ids), order_by=line.id))
+            for sale_id, line_id, quantity, unit_list, unit_gross in cursor:
                 lines[sale_id].append((quantity, unit_list, unit_gross))
-            cursor.execute(*payment.select(payment.sale, payment.amount,
-                    where=payment.sale.in_(ids)))
-            for sale_id, amount in cursor:
+                children[sale_id, 'lines'].append(line_id)
+            cursor.execute(*payment.select(payment.sale, payment.id,
+                    payment.amount,
+                    where=payment.sale.in_(ids), order_by=payment.id))
+            for sale_id, payment_id, amount in cursor:
                 paid[sale_id] += _decimal(amount)
+                children[sale_id, 'payments'].append(payment_id)
         result = {n: {} for n in names}
         for record in sales:
             if record.id in known:
@@ -230,9 +236,31 @@ class POSSale(metaclass=PoolMeta):
                 }
             if amounts and record.id in currencies:
                 memo[record.id] = values
+                cls._memo_children(record, children)
             for name in names:
                 result[name][record.id] = values[name]
         return result
+
+    @staticmethod
+    def _memo_children(record, children):
+        """Keep the lines and payments get_amounts has just read as the
+        values of record.lines and record.payments (_children_memo): the
+        amounts and the children are forgotten together, so the processing
+        that follows reads neither One2Many again"""
+        pool = Pool()
+        memo = _children_memo(record._transaction)
+        cache = record._transaction_cache
+        for name, Model in [
+                ('lines', pool.get('sale.point.sale.line')),
+                ('payments', pool.get('sale.point.payment'))]:
+            # siblings as the ORM makes them: one id list and one local
+            # cache, so reading a field of one reads it for all
+            ids = children[record.id, name]
+            kwargs = {'_ids': ids, '_transaction_cache': cache,
+                '_local_cache': local_cache(Model, record._transaction),
+                '_transaction': record._transaction}
+            memo.setdefault((id(cache), record.id, name),
+                tuple(Model(i, **kwargs) for i in ids))
 
     @fields.depends('member_card', 'member')
     def on_change_member_card(self):
