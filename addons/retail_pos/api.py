@@ -229,11 +229,7 @@ class PosAPI(Model):
     @classmethod
     def _open_session(cls, point):
         Session = Pool().get('sale.point.cash.session')
-        sessions = Session.search([
-                ('point', '=', point.id),
-                ('state', '=', 'open'),
-                ], limit=1)
-        return sessions[0] if sessions else None
+        return Session.find_open(point)
 
     @classmethod
     def _session_info(cls, session):
@@ -1159,14 +1155,18 @@ class PosAPI(Model):
     def _method(cls, point, method_id, field):
         Method = Pool().get('sale.point.payment.method')
         method_id = parse_int(method_id, field, 1)
-        methods = Method.search([
-                ('id', '=', method_id),
-                ('company', '=', point.company.id),
-                ], limit=1)
-        if not methods:
+        # an active method of the till's company: one plain query (the ORM's search
+        # cost a millisecond a payment; the record reads itself when used)
+        table = Method.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.id,
+                where=(table.id == method_id)
+                & (table.company == point.company.id)
+                & (table.active == Literal(True))))
+        if not cursor.fetchone():
             raise pos_error('msg_unknown_method', 'method_not_found',
                 field=field)
-        return methods[0]
+        return Method(method_id)
 
     @classmethod
     def _new_sale(cls, cashier, point, member, card, date, values=None):

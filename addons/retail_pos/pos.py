@@ -437,7 +437,23 @@ class POS(metaclass=PoolMeta):
         "Empty: the difference is only shown in the handover report.")
 
 
-class CashSession(metaclass=PoolMeta):
+def _open_sessions():
+    "{till id: id of its open session} found in this transaction"
+    transaction = Transaction()
+    memo = getattr(transaction, '_retail_pos_open_sessions', None)
+    if memo is None:
+        memo = transaction._retail_pos_open_sessions = {}
+    return memo
+
+
+def _forget_open_sessions():
+    Transaction()._retail_pos_open_sessions = {}
+
+
+class CashSession(clears_on_modification(_forget_open_sessions,
+            "A session created, written or deleted empties the memo of "
+            "the tills' open sessions (find_open)"),
+        metaclass=PoolMeta):
     __name__ = 'sale.point.cash.session'
 
     retail_pos_opened_by = fields.Many2One(
@@ -450,6 +466,23 @@ class CashSession(metaclass=PoolMeta):
     retail_pos_report = fields.Text("Handover Report", readonly=True)
 
     @classmethod
+    def find_open(cls, point):
+        """The open session of point or None, searched once a transaction
+        while no session changes (a checkout asked for it twice: for the
+        sale and for its cash payment)"""
+        memo = _open_sessions()
+        if point.id in memo:
+            return cls(memo[point.id])
+        sessions = cls.search([
+                ('point', '=', point.id),
+                ('state', '=', 'open'),
+                ], limit=1)
+        if sessions:
+            memo[point.id] = sessions[0].id
+            return sessions[0]
+        return None
+
+    @classmethod
     def get_current(cls, point):
         """The open session of point, created if there is none.
 
@@ -458,12 +491,9 @@ class CashSession(metaclass=PoolMeta):
         opening at once every other till's sale failed and was started over
         (the soak measured 90 s to open 8 tills).  A session chain belongs
         to one till, so locking that till's row is enough."""
-        sessions = cls.search([
-                ('point', '=', point.id),
-                ('state', '=', 'open'),
-                ], limit=1)
-        if sessions:
-            return sessions[0]
+        session = cls.find_open(point)
+        if session:
+            return session
         Point = Pool().get('sale.point')
         lock_in_place(Point, [point.id], Point.lock)
         sessions = cls.search([

@@ -292,6 +292,13 @@ class RetailPosTestCase(ModuleTestCase):
         first = line(products[1])
         first.save()
         self.assertEqual(Sale(sale.id).lines, (first,))
+        # the lines the amounts have read, in the order of the One2Many
+        third = line(products[3])
+        third.save()
+        self.assertEqual(Sale(sale.id).total, Decimal('20'))
+        self.assertEqual(Sale(sale.id).lines, (first, third))
+        Line.delete([third])
+        self.assertEqual(Sale(sale.id).lines, (first,))
         # the same record after a change of its lines
         self.assertEqual(sale.lines, (first,))
         self.assertEqual(sale.total, Decimal('10'))
@@ -368,6 +375,20 @@ class RetailPosTestCase(ModuleTestCase):
             API.checkout(env['cashier'], env['point'], over)
         self.assertEqual(cm.exception.code, 'overpayment')
         self.assertEqual(cm.exception.field, 'payments[0].amount')
+        # a method that does not exist or was deactivated is refused
+        Method = Pool().get('sale.point.payment.method')
+        card = env['methods']['card']
+        for method_id in [card.id + 10000, card.id]:
+            if method_id == card.id:
+                Method.write([card], {'active': False})
+            cart = self._cart(env, lines=[
+                    {'product_id': product.id, 'quantity': 1}])
+            cart['payments'] = [{'method_id': method_id,
+                    'amount': str(price.quantize(Decimal('0.01')))}]
+            with self.assertRaises(PosError) as cm:
+                API.checkout(env['cashier'], env['point'], cart)
+            self.assertEqual(cm.exception.code, 'method_not_found')
+            self.assertEqual(cm.exception.field, 'payments[0].method_id')
 
     @with_transaction()
     def test_wallet_payment_and_wrong_pin(self):
