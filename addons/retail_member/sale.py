@@ -72,10 +72,38 @@ def _children_memo(transaction):
     return memo
 
 
+def _line_amounts_memo():
+    """{line id: its unit price, amount and currency} computed in this
+    transaction, forgotten with the sales' amounts (a line's amount depends
+    on its own values, its sale's till and company, which do not change
+    once the sale has lines)"""
+    transaction = Transaction()
+    memo = getattr(transaction, '_retail_line_amounts', None)
+    if memo is None:
+        memo = transaction._retail_line_amounts = {}
+    return memo
+
+
+def _line_amounts(quantity, unit_list, unit_gross, point_id, tax_included,
+        currency_id, rounding):
+    "sale_point's unit price and amount of a line, and its currency"
+    unit = None
+    if point_id:
+        unit = unit_gross if tax_included else unit_list
+        unit = _decimal(unit) if unit is not None else None
+    amount = Decimal(str(quantity or 0)) * (unit or Decimal(0))
+    return {
+        'unit_price': unit,
+        'amount': _round(amount, _decimal(rounding)),
+        'currency': currency_id,
+        }
+
+
 def forget_amounts():
     transaction = Transaction()
     transaction._retail_sale_amounts = {}
     transaction._retail_sale_children = {}
+    transaction._retail_line_amounts = {}
 
 
 class AmountsMemoMixin(clears_on_modification(forget_amounts,
@@ -176,11 +204,14 @@ class POSSale(metaclass=PoolMeta):
         Payment = pool.get('sale.point.payment')
         Company = pool.get('company.company')
         Currency = pool.get('currency.currency')
+        Point = pool.get('sale.point')
         cursor = Transaction().connection.cursor()
         sale, line, payment = (
             cls.__table__(), Line.__table__(), Payment.__table__())
         company, currency = Company.__table__(), Currency.__table__()
-        currencies, factor = {}, {}
+        point = Point.__table__()
+        currencies, factor, points = {}, {}, {}
+        line_memo = _line_amounts_memo()
         lines = defaultdict(list)
         paid = defaultdict(Decimal)
         children = defaultdict(list)
@@ -193,11 +224,15 @@ class POSSale(metaclass=PoolMeta):
             cursor.execute(*sale
                 .join(company, condition=sale.company == company.id)
                 .join(currency, condition=company.currency == currency.id)
-                .select(sale.id, currency.id, currency.rounding,
+                .join(point, 'LEFT', condition=sale.point == point.id)
+                .select(sale.id, currency.id, currency.rounding, point.id,
+                    point.tax_included,
                     where=sale.id.in_(ids)))
-            for sale_id, currency_id, rounding in cursor:
+            for (sale_id, currency_id, rounding, point_id,
+                    tax_included) in cursor:
                 currencies[sale_id] = currency_id
                 factor[sale_id] = _decimal(rounding)
+                points[sale_id] = (point_id, tax_included, rounding)
             if not amounts:
                 continue
             # in the order of the One2Many (the target's, by id)
@@ -207,6 +242,12 @@ class POSSale(metaclass=PoolMeta):
             for sale_id, line_id, quantity, unit_list, unit_gross in cursor:
                 lines[sale_id].append((quantity, unit_list, unit_gross))
                 children[sale_id, 'lines'].append(line_id)
+                # the lines' own amounts, which the receipt and the points
+                # ask for next (POSSaleLine.get_amounts)
+                point_id, tax_included, rounding = points[sale_id]
+                line_memo[line_id] = _line_amounts(quantity, unit_list,
+                    unit_gross, point_id, tax_included,
+                    currencies[sale_id], rounding)
             cursor.execute(*payment.select(payment.sale, payment.id,
                     payment.amount,
                     where=payment.sale.in_(ids), order_by=payment.id))
@@ -371,7 +412,18 @@ class POSSaleLine(AmountsMemoMixin, metaclass=PoolMeta):
         company, currency = Company.__table__(), Currency.__table__()
         cursor = Transaction().connection.cursor()
         result = {n: {} for n in names}
-        for sub_ids in grouped_slice(lines, IN_MAX):
+        # the memo holds the present values, not those of a past _datetime
+        memo = ({} if Transaction().context.get('_datetime')
+            else _line_amounts_memo())
+        todo = []
+        for record in lines:
+            values = memo.get(record.id)
+            if values is None:
+                todo.append(record)
+                continue
+            for name in names:
+                result[name][record.id] = values[name]
+        for sub_ids in grouped_slice(todo, IN_MAX):
             cursor.execute(*line
                 .join(sale, condition=line.sale == sale.id)
                 .join(point, 'LEFT', condition=sale.point == point.id)
@@ -383,16 +435,9 @@ class POSSaleLine(AmountsMemoMixin, metaclass=PoolMeta):
                     where=line.id.in_([int(r) for r in sub_ids])))
             for (line_id, quantity, unit_list, unit_gross, point_id,
                     tax_included, currency_id, rounding) in cursor:
-                unit = None
-                if point_id:
-                    unit = unit_gross if tax_included else unit_list
-                    unit = _decimal(unit) if unit is not None else None
-                amount = Decimal(str(quantity or 0)) * (unit or Decimal(0))
-                values = {
-                    'unit_price': unit,
-                    'amount': _round(amount, _decimal(rounding)),
-                    'currency': currency_id,
-                    }
+                values = memo[line_id] = _line_amounts(quantity, unit_list,
+                    unit_gross, point_id, tax_included, currency_id,
+                    rounding)
                 for name in names:
                     result[name][line_id] = values[name]
         return result

@@ -314,8 +314,15 @@ class RetailPosTestCase(ModuleTestCase):
         self.assertEqual(other.lines, (first,))
         self.assertEqual((sale.total, other.total),
             (Decimal('5'), Decimal('10')))
+        self.assertEqual(Line(second.id).amount, Decimal('5'))
         Line.write([second], {'quantity': 3})
+        self.assertEqual(Line(second.id).amount, Decimal('15'))
         self.assertEqual(sale.total, Decimal('15'))
+        # the lines' amounts the sale's have computed follow too
+        self.assertEqual(
+            [(ln.unit_price, ln.amount) for ln in Line.browse(
+                    [first, second])],
+            [(Decimal('10'), Decimal('10')), (Decimal('5'), Decimal('15'))])
         payment = Payment(sale=sale, method=env['methods']['card'],
             amount=Decimal('5'))
         self.assertEqual(sale.payments, ())
