@@ -98,6 +98,9 @@ class PosAPI(Model):
     _product_facts = Cache('retail_pos.product_facts', context=False)
     # the ids of a product's customer taxes, by product and company
     _product_taxes = Cache('retail_pos.product_taxes', context=False)
+    # a line's list and gross unit prices, by till's tax mode, taxes, price
+    # and date
+    _line_prices = Cache('retail_pos.line_prices', context=False)
 
     # ------------------------------------------------------------ sign-in
     @classmethod
@@ -1213,31 +1216,25 @@ class PosAPI(Model):
         return Sale(sale_id)
 
     @classmethod
-    def _save_lines(cls, sale, point, lines, checked=None):
+    def _save_lines(cls, sale, point, lines, checked=None, date=None):
         """lines: [(product, quantity, unit price, staff ids, extra values)]
         checked: [values the quote checked] of each line (extension modules)
+        date: the sale's, when the caller has it
         """
         pool = Pool()
         Line = pool.get('sale.point.sale.line')
         Staff = pool.get('retail.commission.line.staff')
         Employee = pool.get('company.employee')
-        Tax = pool.get('account.tax')
         Product = pool.get('product.product')
         with Transaction().set_context(company=point.company.id):
             taxes_of = cls.product_taxes(
                 Product.browse({int(ln[0]) for ln in lines}))
         vlist = []
+        if date is None:
+            date = sale.date
         for product, quantity, unit, _, values in lines:
-            taxes = taxes_of[product.id]
-            if point.tax_included:
-                gross = unit
-                listed = round_price(
-                    Tax.reverse_compute(unit, taxes, date=sale.date))
-            else:
-                listed = unit
-                tax = sum((t['amount'] for t in Tax.compute(
-                                taxes, unit, 1, date=sale.date)), ZERO)
-                gross = round_price(unit + tax)
+            listed, gross = cls.line_prices(
+                point, unit, taxes_of[product.id], date)
             vlist.append(dict(values, sale=sale, product=product,
                     quantity=quantity, unit_list_price=listed,
                     unit_gross_price=gross))
@@ -1273,6 +1270,32 @@ class PosAPI(Model):
         if staff:
             Staff.save(staff)
         return records
+
+    @classmethod
+    def line_prices(cls, point, unit, taxes, date):
+        """(list price, gross price) of a line priced unit on the till:
+        the taxes taken out of a gross price (till with taxes included) or
+        added to a list price, as sale_point does.
+
+        Kept across requests (the ORM read the taxes at every checkout):
+        a change of a tax empties the cache (pos.Tax) as it does the
+        product facts'."""
+        Tax = Pool().get('account.tax')
+        key = (bool(point.tax_included), tuple(t.id for t in taxes),
+            str(unit), date.isoformat())
+        cached = cls._line_prices.get(key)
+        if cached is not None:
+            return tuple(Decimal(v) for v in cached)
+        if point.tax_included:
+            gross = unit
+            listed = round_price(Tax.reverse_compute(unit, taxes, date=date))
+        else:
+            listed = unit
+            tax = sum((t['amount'] for t in Tax.compute(
+                            taxes, unit, 1, date=date)), ZERO)
+            gross = round_price(unit + tax)
+        cls._line_prices.set(key, (str(listed), str(gross)))
+        return listed, gross
 
     @classmethod
     def _before_payments(cls, sale, quote, cart):
@@ -1464,7 +1487,8 @@ class PosAPI(Model):
             lines.append((ln['product'], ln['quantity'], ln['unit_price'],
                     ln['staff_ids'], values))
         cls._save_lines(sale, point, lines,
-            [ln.get('record_values') or {} for ln in quote['lines']])
+            [ln.get('record_values') or {} for ln in quote['lines']],
+            date=quote['date'])
         cls._before_payments(sale, quote, data)
         # what is left once the count cards paid their services
         total = sale.__class__(sale.id).amount_to_pay

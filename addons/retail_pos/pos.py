@@ -515,10 +515,12 @@ def _clear_product_facts():
     API = Pool().get('retail.pos.api')
     API._product_facts.clear()
     API._product_taxes.clear()
+    API._line_prices.clear()
 
 
 ProductFactsMixin = clears_on_modification(_clear_product_facts,
-    "A change empties the POS's caches of product facts and taxes (PosAPI)")
+    "A change empties the POS's caches of product facts, taxes and line "
+    "prices (PosAPI)")
 
 
 class Product(ProductFactsMixin, metaclass=PoolMeta):
@@ -547,3 +549,7 @@ class Account(ProductFactsMixin, metaclass=PoolMeta):
 
 class AccountTax(ProductFactsMixin, metaclass=PoolMeta):
     __name__ = 'account.account-account.tax'
+
+
+class Tax(ProductFactsMixin, metaclass=PoolMeta):
+    __name__ = 'account.tax'

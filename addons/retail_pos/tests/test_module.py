@@ -7,6 +7,7 @@ from decimal import Decimal
 from unittest.mock import patch
 
 from trytond.exceptions import UserError
+from trytond.modules.product import round_price
 from trytond.modules.retail_pos.exceptions import PosError
 from trytond.modules.retail_pos.tests.tools import (
     CASHIER_PIN,
@@ -805,7 +806,14 @@ class RetailPosTestCase(ModuleTestCase):
             line, = Sale(result['sale']['id']).lines
             return line
         line = sell()
-        self.assertLess(line.unit_list_price, line.unit_gross_price)
+        self.assertEqual(line.unit_list_price,
+            round_price(line.unit_gross_price / Decimal('1.13')))
+        # a new rate of the tax prices the next line
+        Tax = pool.get('account.tax')
+        Tax.write([env['tax']], {'rate': Decimal('0.06')})
+        line = sell()
+        self.assertEqual(line.unit_list_price,
+            round_price(line.unit_gross_price / Decimal('1.06')))
         category = product.template.account_category
         Category.write([category], {'customer_taxes': [
                     ('remove', [env['tax'].id])]})
