@@ -1118,14 +1118,18 @@ class PosAPI(Model):
             raise pos_error('msg_bad_uuid', 'invalid_uuid', field='uuid')
         digest = Checkout.request_digest(
             {k: v for k, v in data.items() if k != 'uuid'})
-        existing = Checkout.search([('uuid', '=', uuid)], limit=1)
+        # a plain query: the ORM's search reads every column of the row
+        table = Checkout.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.id, table.request_hash,
+                table.kind, table.result, where=table.uuid == uuid))
+        existing = cursor.fetchone()
         if existing:
-            checkout, = existing
-            if (checkout.request_hash != digest or checkout.kind != kind
-                    or not checkout.result):
+            checkout_id, request_hash, stored_kind, result = existing
+            if request_hash != digest or stored_kind != kind or not result:
                 raise pos_error('msg_uuid_reused', 'uuid_reused', 409,
                     field='uuid')
-            return checkout, json.loads(checkout.result)
+            return Checkout(checkout_id), json.loads(result)
         # one INSERT (the ORM would read the row back): the values are the
         # request's, checked above, and the unique index refuses a second
         # row for the UUID
