@@ -45,6 +45,7 @@ from trytond.model import (
 from trytond.modules.company.model import CompanyMultiValueMixin, CompanyValueMixin
 from trytond.modules.retail_member.exchange import IN_MAX, bulk_create
 from trytond.modules.retail_member.ledger import lock_in_place
+from trytond.modules.retail_member.tools import clears_on_modification
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
@@ -545,7 +546,23 @@ class Earning:
         return self.raw.get(key, ZERO) * ratio / total
 
 
-class PointsAccount(ModelSQL, ModelView):
+def _accounts_memo():
+    "{(company id, member id): id of the points account} found this transaction"
+    transaction = Transaction()
+    memo = getattr(transaction, '_retail_points_accounts', None)
+    if memo is None:
+        memo = transaction._retail_points_accounts = {}
+    return memo
+
+
+def _forget_accounts():
+    Transaction()._retail_points_accounts = {}
+
+
+class PointsAccount(clears_on_modification(_forget_accounts,
+            "A points account created, written or deleted empties the memo "
+            "of the members' accounts (get_account)"),
+        ModelSQL, ModelView):
     "The points of one member in one company; the row every change locks"
     __name__ = 'retail.points.account'
 
@@ -598,12 +615,18 @@ class PointsAccount(ModelSQL, ModelView):
 
     @classmethod
     def get_account(cls, company, member, create=True):
-        "Return the account of member in company, creating it if needed"
+        """Return the account of member in company, creating it if needed;
+        searched once a transaction (a checkout asked for it twice)"""
+        memo = _accounts_memo()
+        key = (int(company), int(member))
+        if key in memo:
+            return cls(memo[key])
         accounts = cls.search([
                 ('company', '=', int(company)),
                 ('member', '=', int(member)),
                 ], limit=1)
         if accounts:
+            memo[key] = accounts[0].id
             return accounts[0]
         if not create:
             return None
