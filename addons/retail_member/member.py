@@ -1,7 +1,12 @@
 # This file is part of Huiyuan.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+from collections import namedtuple
+from decimal import Decimal
+
+from sql import Literal
 from sql.conditionals import Coalesce
 
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin,
@@ -20,7 +25,7 @@ from trytond.pyson import Bool, Eval, Id
 from trytond.transaction import Transaction
 
 from .exceptions import MemberValidationError
-from .tools import mask_mobile, normalize_mobile
+from .tools import clears_on_modification, mask_mobile, normalize_mobile
 
 
 class Configuration(
@@ -105,8 +110,21 @@ class Shop(DeactivableMixin, ModelSQL, ModelView):
             ]
 
 
-class MemberTier(DeactivableMixin, ModelSQL, ModelView):
+# what the points' tier review needs of an active tier, kept across requests
+TierFacts = namedtuple('TierFacts', ['id', 'rank', 'upgrade_spend',
+        'upgrade_points', 'window_days'])
+
+
+def _clear_tier_facts():
+    Pool().get('retail.member.tier')._company_tiers.clear()
+
+
+class MemberTier(clears_on_modification(_clear_tier_facts,
+            "A tier created, written or deleted empties the cache of the "
+            "companies' tiers (company_tiers)"),
+        DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'retail.member.tier'
+    _company_tiers = Cache('retail_member.company_tiers', context=False)
     company = fields.Many2One('company.company', "Company", required=True)
     name = fields.Char("Name", required=True, translate=True)
     code = fields.Char("Code", required=True, strip=True)
@@ -184,6 +202,32 @@ class MemberTier(DeactivableMixin, ModelSQL, ModelView):
     @fields.depends('company')
     def on_change_with_currency(self, name=None):
         return self.company.currency if self.company else None
+
+    @classmethod
+    def company_tiers(cls, company_id):
+        """[TierFacts] of the company's active tiers, best first.
+
+        The points' processing reviews the member's tier at every sale:
+        the ORM searched and read the tiers each time (a millisecond and
+        a half).  Any change of a tier empties the cache: at once in this
+        process, in the others at their next synchronisation of Tryton's
+        caches."""
+        tiers = cls._company_tiers.get(company_id)
+        if tiers is None:
+            table = cls.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.select(table.id, table.rank,
+                    table.upgrade_spend, table.upgrade_points,
+                    table.window_days,
+                    where=(table.company == company_id)
+                    & (table.active == Literal(True)),
+                    order_by=[table.rank.desc, table.id.desc]))
+            tiers = [TierFacts(i, rank,
+                    Decimal(str(spend)) if spend is not None else None,
+                    points, window)
+                for i, rank, spend, points, window in cursor]
+            cls._company_tiers.set(company_id, tiers)
+        return [TierFacts(*t) for t in tiers]
 
 
 class Party(metaclass=PoolMeta):

@@ -19,7 +19,7 @@ already spent leaves a debt: the refund line keeps an unallocated part, the
 balance goes negative, and the next lot pays the debt first.
 """
 import datetime as dt
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from sql import Literal, Null
@@ -359,9 +359,23 @@ class ConfigurationCompany(ModelSQL, CompanyValueMixin):
         return (birth_date.month, birth_date.day) == (date.month, date.day)
 
 
-class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
+# what the earning needs of an active rule, kept across requests
+RuleFacts = namedtuple('RuleFacts', ['id', 'type', 'product', 'category',
+        'rate', 'multiplier', 'start_date', 'end_date', 'time_start',
+        'time_end'])
+
+
+def _clear_rule_facts():
+    Pool().get('retail.points.rule')._company_rules.clear()
+
+
+class Rule(clears_on_modification(_clear_rule_facts,
+            "A rule created, written or deleted empties the cache of the "
+            "companies' rules (company_rules)"),
+        DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     "Earning rule: product or category rate, or a promotional multiplier"
     __name__ = 'retail.points.rule'
+    _company_rules = Cache('retail_points.company_rules', context=False)
 
     company = fields.Many2One('company.company', "Company", required=True)
     name = fields.Char("Name", required=True, translate=True)
@@ -440,7 +454,30 @@ class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     def default_multiplier(cls):
         return Decimal(1)
 
+    @classmethod
+    def company_rules(cls, company_id):
+        """[RuleFacts] of the company's active rules in their order.
+
+        Every quote and checkout applies them: the ORM searched and read
+        them each time.  Any change of a rule empties the cache, at once in
+        this process, in the others at their next synchronisation of
+        Tryton's caches."""
+        rules = cls._company_rules.get(company_id)
+        if rules is None:
+            names = RuleFacts._fields
+            rules = [[getattr(r, n) if n not in {'product', 'category'}
+                    else (getattr(r, n).id if getattr(r, n) else None)
+                    for n in names]
+                for r in cls.search([
+                        ('company', '=', company_id),
+                        ], order=[
+                        ('sequence', 'ASC NULLS FIRST'), ('id', 'ASC')])]
+            cls._company_rules.set(company_id, rules)
+        return [RuleFacts(*r) for r in rules]
+
     def match_date(self, date, time=None):
+        "self: a rule or its RuleFacts"
+
         if self.start_date and date < self.start_date:
             return False
         if self.end_date and date > self.end_date:
@@ -463,10 +500,8 @@ class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         pool = Pool()
         Configuration = pool.get('retail.points.configuration')
         settings = Configuration.get_settings(company)
-        rules = cls.search([
-                ('company', '=', int(company)),
-                ], order=[('sequence', 'ASC NULLS FIRST'), ('id', 'ASC')])
-        rules = [r for r in rules if r.match_date(date, time)]
+        rules = [r for r in cls.company_rules(int(company))
+            if cls.match_date(r, date, time)]
         line_rules = [r for r in rules if r.type in {'product', 'category'}]
         # Product rules take precedence over category rules
         line_rules.sort(key=lambda r: r.type != 'product')
@@ -479,7 +514,7 @@ class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
                 continue
             rate, multiplier = settings.earn_rate, Decimal(1)
             for rule in line_rules:
-                if rule.match_product(product):
+                if cls.match_product(rule, product):
                     if rule.rate is not None:
                         rate = rule.rate
                     multiplier = rule.multiplier
@@ -522,10 +557,13 @@ class Rule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         return excluded
 
     def match_product(self, product):
+        "self: a rule or its RuleFacts (the product and category ids)"
         if self.type == 'product':
-            return self.product == product
+            return (self.product is not None
+                and int(self.product) == int(product))
         elif self.type == 'category':
-            return self.category in product.template.categories_all
+            return self.category is not None and int(self.category) in {
+                c.id for c in product.template.categories_all}
         return False
 
 
@@ -1002,11 +1040,10 @@ class PointsAccount(clears_on_modification(_forget_accounts,
         for company, c_accounts in by_company.items():
             settings = Configuration.get_settings(company)
             c_downgrade = downgrade and settings.tier_downgrade
-            tiers = Tier.search([
-                    ('company', '=', company.id),
-                    ], order=[('rank', 'DESC')])
+            tiers = Tier.company_tiers(company.id)
             if not tiers:
                 continue
+            facts = {t.id: t for t in tiers}
             figures = {}
             for window in {t.window_days or 0 for t in tiers}:
                 figures[window] = cls.tier_figures(c_accounts, window, date)
@@ -1029,14 +1066,20 @@ class PointsAccount(clears_on_modification(_forget_accounts,
                             not thresholds and tier == tiers[-1]):
                         target = tier
                         break
-                if not target or target == current:
+                if not target or (current and target.id == current.id):
                     continue
-                if current and current.company != company:
-                    continue
-                if (current and target.rank < current.rank
+                # the member's tier, known to the cache when it is an
+                # active tier of the company (else read)
+                if current and current.id not in facts:
+                    if current.company != company:
+                        continue
+                    current_rank = current.rank
+                else:
+                    current_rank = facts[current.id].rank if current else None
+                if (current and target.rank < current_rank
                         and not c_downgrade):
                     continue
-                changes.append((member, current, target))
+                changes.append((member, current, Tier(target.id)))
         if changes:
             by_target = defaultdict(list)
             for member, _, target in changes:

@@ -176,6 +176,16 @@ class RetailPointsTestCase(ModuleTestCase):
                 company, member, TODAY + dt.timedelta(days=1), items,
                 time=dt.time(11))
             self.assertEqual(earning.points, 52)
+            # a rule changed or deactivated counts at the next earning
+            double, = Rule.search([('name', '=', "Double")])
+            Rule.write([double], {'multiplier': Decimal(3)})
+            earning = Rule.compute_earning(
+                company, member, TODAY, items, time=dt.time(11))
+            self.assertEqual(earning.points, 157)
+            Rule.write([double], {'active': False})
+            earning = Rule.compute_earning(
+                company, member, TODAY, items, time=dt.time(11))
+            self.assertEqual(earning.points, 52)
 
     @with_transaction()
     def test_ledger_fifo_lock_and_debt(self):
@@ -356,6 +366,12 @@ class RetailPointsTestCase(ModuleTestCase):
                         ('member', '=', member.id),
                         ('kind', '=', 'downgrade'),
                         ], count=True), 1)
+            # a tier's new threshold counts at the next review
+            Tier.write([silver], {'window_days': 60})
+            changes = Account.update_tiers([account], date=later)
+            self.assertEqual([(c[1], c[2]) for c in changes],
+                [(basic, silver)])
+            self.assertEqual(Party(member.id).member_tier, silver)
 
     @with_transaction()
     def test_adjust_requires_reason(self):
