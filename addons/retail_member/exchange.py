@@ -617,7 +617,7 @@ def _fast_sql_format(field):
     return fast
 
 
-def bulk_create(Model, vlist, preprocess=True):
+def bulk_create(Model, vlist, preprocess=True, known=None):
     """Create records of Model from vlist like ModelSQL.create does, but
     with one multi-row INSERT per chunk and without the per-record Python
     validation (`_validate`): the caller has checked the values and the
@@ -633,6 +633,11 @@ def bulk_create(Model, vlist, preprocess=True):
     `on_modification` and triggers.  preprocess=False skips
     `preprocess_values` (not the access checks) for values the caller has
     already prepared the same way.
+
+    known: [{field: value}], one per row of vlist, values the caller knows
+    the new records hold (relations and Function fields as records): the
+    modification hooks get records holding them instead of reading the
+    rows back to learn them.
 
     The rows are sent with one prepared single-row INSERT executed for
     many rows (executemany: pipelined on PostgreSQL, ids taken from the
@@ -809,9 +814,13 @@ def bulk_create(Model, vlist, preprocess=True):
             getattr(Model, name).__func__
             is not getattr(ModelStorage, name).__func__
             for name in ['check_modification', 'on_modification'])
+        known = dict(zip(ids, known)) if known else {}
         # browse costs O(n²) in the batch size
         for sub in grouped_slice(ids if hooked else [], 25):
             records = Model.browse(list(sub))
+            for record in records:
+                if known.get(record.id):
+                    record._values = record._record(**known[record.id])
             Model.check_modification(
                 'create', records, external=check_access)
             Model.on_modification('create', records)

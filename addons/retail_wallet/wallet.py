@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sql import Null
+from sql import Literal, Null
 from sql.aggregate import Max, Sum
 from sql.operators import Equal
 
@@ -291,24 +291,39 @@ class Configuration(ModelSQL, ModelView):
         pool = Pool()
         Move = pool.get('account.move')
         MoveLine = pool.get('account.move.line')
+        Journal = pool.get('account.journal')
+        Period = pool.get('account.period')
+        Account = pool.get('account.account')
         move_id, = bulk_create(Move, [values])
         # the move's fields on a line are Function fields whose setter
         # writes the move: None keeps the values given above
         move_fields = {n: None for n, f in MoveLine._fields.items()
             if getattr(f, 'setter', None) == 'set_move_field'}
+        # what the lines' on_modification checks (the move is a draft, the
+        # journal's period is open) told instead of reading the lines and
+        # their move back
+        move = Move(move_id)
+        move._values = move._record(state='draft')
+        known = {'move': move, 'journal': Journal(values['journal']),
+            'period': Period(values['period'])}
         line_ids = bulk_create(MoveLine, [{
                     **move_fields,
                     'move': move_id,
                     'account': account.id,
                     'debit': max(amount, Decimal(0)),
                     'credit': max(-amount, Decimal(0)),
-                    } for account, amount in lines])
-        # MoveLine.check_account, told by the accounts the configuration
-        # has read (the lines have no party): the lines are read only to
-        # refuse them with its message
-        Account = pool.get('account.account')
-        if any(not a.type or a.closed or a.party_required
-                for a in Account.browse({a.id for a, _ in lines})):
+                    } for account, amount in lines],
+            known=[known] * len(lines))
+        # MoveLine.check_account, told by the accounts (the lines have no
+        # party) in one query: the lines are read only to refuse them with
+        # its message
+        account = Account.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*account.select(account.id,
+                where=account.id.in_(list({a.id for a, _ in lines}))
+                & ((account.type == Null) | (account.closed == Literal(True))
+                    | (account.party_required == Literal(True)))))
+        if cursor.fetchone():
             MoveLine.check_account(MoveLine.browse(line_ids))
         return Move(move_id)
 

@@ -430,6 +430,51 @@ class RetailPosTestCase(ModuleTestCase):
             str(Decimal('500') - total))
 
     @with_transaction()
+    def test_wallet_payment_refused_on_closed_books(self):
+        "A wallet payment is refused on a closed account or journal period"
+        pool = Pool()
+        Account = pool.get('account.account')
+        JournalPeriod = pool.get('account.journal.period')
+        Payment = pool.get('sale.point.payment')
+        env = self._env()
+        API = self._api()
+        product = env['products'][1]
+        total = (product.gross_price_used * Decimal('0.95')).quantize(
+            Decimal('0.01'))
+
+        def pay():
+            cart = self._cart(env, member_id=env['member'].id, lines=[
+                    {'product_id': product.id, 'quantity': 1}])
+            cart['payments'] = [{'method_id': env['methods']['wallet'].id,
+                    'amount': str(total), 'pin': MEMBER_PIN}]
+            return API.checkout(env['cashier'], env['point'], cart)
+        Account.write([env['liability']], {'closed': True})
+        with self.assertRaises(UserError) as cm:
+            pay()
+        self.assertIn(env['liability'].rec_name, cm.exception.message)
+        Account.write([env['liability']], {'closed': False})
+        sale = pool.get('sale.point.sale')(pay()['sale']['id'])
+        move, = [p.wallet_move for p in sale.payments]
+        self.assertEqual(move.state, 'draft')
+        self.assertEqual(
+            [(ln.account, ln.debit, ln.credit) for ln in sorted(
+                    move.lines, key=lambda ln: ln.debit)],
+            [(env['methods']['wallet'].account, 0, total),
+                (env['liability'], total, 0)])
+        journal_period, = JournalPeriod.search([
+                ('journal', '=', move.journal.id),
+                ('period', '=', move.period.id),
+                ])
+        JournalPeriod.write([journal_period], {'state': 'closed'})
+        with self.assertRaises(UserError) as cm:
+            pay()
+        self.assertIn(journal_period.rec_name, cm.exception.message)
+        self.assertEqual(len(Payment.search([
+                        ('sale.member', '=', env['member'].id),
+                        ('wallet_move', '!=', None),
+                        ])), 1)
+
+    @with_transaction()
     def test_wallet_pin_at_the_pad(self):
         """The PIN checked at the PIN pad pays that sale, up to its amount,
         for ten minutes; a wrong PIN is refused at the pad"""
