@@ -1582,22 +1582,20 @@ class PosAPI(Model):
                         else 'msg_rc_change'),
                     'amount': money(change, currency)})
         shop = getattr(point, 'shop', None)
+        title, cashier_name = cls._receipt_names(point, cashier)
         meta = [
             [_text('msg_rc_number'), sale.number or ''],
             [_text('msg_rc_date'), (sale.create_date or dt.datetime.now()
                 ).replace(microsecond=0).isoformat(' ')],
             [_text('msg_rc_point'), point.name],
-            [_text('msg_rc_cashier'), cashier.name if cashier else ''],
+            [_text('msg_rc_cashier'), cashier_name],
             ]
         if sale.retail_pos_refund_of:
             meta.append([_text('msg_rc_refund_of'),
                     sale.retail_pos_refund_of.number or ''])
         receipt = {
             'header': {
-                # the company's rec_name is its party's name, read
-                # without the rec_name machinery of both
-                'title': point.company.party.name
-                or point.company.rec_name,
+                'title': title,
                 'lines': [shop.name] if shop else [],
                 },
             'meta': meta,
@@ -1615,6 +1613,33 @@ class PosAPI(Model):
         if reprint:
             receipt['header']['lines'].insert(0, _text('msg_rc_reprint'))
         return receipt
+
+    @classmethod
+    def _receipt_names(cls, point, cashier):
+        """(the company's name, the cashier's name) of a receipt in one
+        query: the company's is its party's name (its rec_name), the
+        cashier's its user's name else login (Cashier.get_name).  Through
+        the ORM the party (23 fields) and the cashier were read at every
+        checkout."""
+        pool = Pool()
+        Company = pool.get('company.company')
+        Party = pool.get('party.party')
+        Cashier = pool.get('retail.pos.cashier')
+        User = pool.get('res.user')
+        company, party = Company.__table__(), Party.__table__()
+        table, user = Cashier.__table__(), User.__table__()
+        cursor = Transaction().connection.cursor()
+        query = company.join(party, condition=company.party == party.id)
+        columns = [party.name]
+        if cashier:
+            query = query.join(table, condition=table.id == cashier.id
+                ).join(user, condition=table.user == user.id)
+            columns += [user.name, user.login]
+        cursor.execute(*query.select(*columns,
+                where=company.id == point.company.id))
+        row = cursor.fetchone()
+        title = row[0] or point.company.rec_name
+        return title, (row[1] or row[2]) if cashier else ''
 
     @classmethod
     def _receipt_line_note(cls, line):

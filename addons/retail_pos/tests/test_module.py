@@ -142,7 +142,7 @@ class RetailPosTestCase(ModuleTestCase):
 
     @with_transaction()
     def test_receipt_names_the_cashier(self):
-        "The receipt names the cashier's user, else the login"
+        "The receipt names the company and the cashier's user, else login"
         env = self._env()
         User = Pool().get('res.user')
 
@@ -152,6 +152,11 @@ class RetailPosTestCase(ModuleTestCase):
         self.assertEqual(cashier_on_receipt(), "Han Meimei")
         User.write([env['user']], {'name': None})
         self.assertEqual(cashier_on_receipt(), env['user'].login)
+        # the receipt's title is the company's name
+        Party = Pool().get('party.party')
+        Party.write([env['company'].party], {'name': "好运来服饰"})
+        self.assertEqual(
+            self._sell_cash(env)['receipt']['header']['title'], "好运来服饰")
 
     @with_transaction()
     def test_checkout_reprices_and_replays(self):
