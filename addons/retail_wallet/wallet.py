@@ -17,6 +17,7 @@ from trytond.model import Check, Exclude, Index, ModelSQL, ModelView, Unique, Wo
 from trytond.modules.currency.fields import Monetary
 from trytond.modules.retail_member.exchange import bulk_create
 from trytond.modules.retail_member.ledger import lock_in_place
+from trytond.modules.retail_member.tools import clears_on_modification
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
 from trytond.tools import sqlite_apply_types
@@ -328,7 +329,23 @@ class Configuration(ModelSQL, ModelView):
         return Move(move_id)
 
 
-class Wallet(ModelSQL, ModelView):
+def _found_wallets():
+    "{(member id, company id, shop id): wallet id or None} found this transaction"
+    transaction = Transaction()
+    memo = getattr(transaction, '_retail_wallets_found', None)
+    if memo is None:
+        memo = transaction._retail_wallets_found = {}
+    return memo
+
+
+def _forget_found_wallets():
+    Transaction()._retail_wallets_found = {}
+
+
+class Wallet(clears_on_modification(_forget_found_wallets,
+            "A wallet created, written or deleted empties the memo of the "
+            "wallets found (find)"),
+        ModelSQL, ModelView):
     "Stored-value wallet of a member"
     __name__ = 'retail.wallet'
 
@@ -527,7 +544,14 @@ class Wallet(ModelSQL, ModelView):
     @classmethod
     def find(cls, party, company, shop=None, create=False):
         """Return the open wallet of the member usable in the shop:
-        the shop's own wallet first, else the chain-wide one"""
+        the shop's own wallet first, else the chain-wide one.
+
+        Searched once a transaction while no wallet changes (a wallet
+        checkout asked for it to pay and again for the member's summary)."""
+        memo = _found_wallets()
+        key = (int(party), int(company), int(shop) if shop else None)
+        if key in memo and (memo[key] is not None or not create):
+            return cls(memo[key]) if memo[key] is not None else None
         with without_check_access():
             wallets = cls.search([
                     ('party', '=', int(party)),
@@ -536,6 +560,7 @@ class Wallet(ModelSQL, ModelView):
                     ('shop', 'in', [int(shop) if shop else None, None]),
                     ])
         wallets.sort(key=lambda w: w.shop is None)
+        memo[key] = wallets[0].id if wallets else None
         if wallets:
             return wallets[0]
         if create:
