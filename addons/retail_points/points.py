@@ -203,23 +203,34 @@ class Configuration(ModelSingleton, ModelSQL, ModelView, CompanyMultiValueMixin)
 
     @classmethod
     def get_settings(cls, company):
-        "Return the settings record of the company (saved or default)"
+        """Return the settings record of the company (saved or default).
+
+        The record and its values are kept across requests (every quote
+        and checkout asks for them, a read of 23 fields each time): the
+        record holds its values as a record given them would, and any
+        change of the settings empties the cache."""
         pool = Pool()
         Value = pool.get('retail.points.configuration.company')
         company_id = int(company) if company is not None else None
-        value_id = cls._settings_cache.get(company_id, -1)
-        if value_id == -1:
-            value_id = None
+        cached = cls._settings_cache.get(company_id)
+        if cached is None:
+            value_id = settings = None
             for clause in [company_id, None]:
                 values = Value.search(
                     [('company', '=', clause)], limit=1,
                     order=[('id', 'ASC')])
                 if values:
                     value_id = values[0].id
+                    settings = {n: getattr(values[0], n)
+                        for n in CONFIG_FIELDS}
                     break
-            cls._settings_cache.set(company_id, value_id)
+            cached = [value_id, settings]
+            cls._settings_cache.set(company_id, cached)
+        value_id, settings = cached
         if value_id is not None:
-            return Value(value_id)
+            record = Value(value_id)
+            record._values = record._record(**settings)
+            return record
         defaults = Value.default_get(CONFIG_FIELDS, with_rec_name=False)
         return Value(company=company_id, **defaults)
 
@@ -232,8 +243,8 @@ class ConfigurationCompany(ModelSQL, CompanyValueMixin):
         pool = Pool()
         Configuration = pool.get('retail.points.configuration')
         super().on_modification(mode, records, field_names=field_names)
-        if mode in {'create', 'delete'}:
-            Configuration._settings_cache.clear()
+        # the cache holds the values too (get_settings)
+        Configuration._settings_cache.clear()
 
     earn_rate = earn_rate
     earn_base = earn_base

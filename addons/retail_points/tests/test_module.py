@@ -176,6 +176,16 @@ class RetailPointsTestCase(ModuleTestCase):
                 company, member, TODAY + dt.timedelta(days=1), items,
                 time=dt.time(11))
             self.assertEqual(earning.points, 52)
+            # a new rate of the company counts at the next earning
+            Value = pool.get('retail.points.configuration.company')
+            Value.write(Value.search([('company', '=', company.id)]),
+                {'earn_rate': Decimal(2)})
+            earning = Rule.compute_earning(
+                company, member, TODAY, items, time=dt.time(13))
+            # (20 + 40 + 5 at the product's own rate) * 1.5 = 97.5 -> 97
+            self.assertEqual(earning.points, 97)
+            Value.write(Value.search([('company', '=', company.id)]),
+                {'earn_rate': Decimal(1)})
             # a rule changed or deactivated counts at the next earning
             double, = Rule.search([('name', '=', "Double")])
             Rule.write([double], {'multiplier': Decimal(3)})
