@@ -651,8 +651,16 @@ class POSSaleLine(metaclass=PoolMeta):
         pool = Pool()
         Payment = pool.get('sale.point.payment')
         PointsLine = pool.get('retail.points.line')
+        transaction = Transaction()
+        # sales created in this transaction have a points line only if one
+        # was created in it too: a checkout saving its lines asks nothing
+        created = transaction.create_records
+        if not created['retail.points.line']:
+            new_sales = set(created['sale.point.sale'])
+            if all(s.id in new_sales for s in sales):
+                return False
         payment = Payment.__table__()
-        cursor = Transaction().connection.cursor()
+        cursor = transaction.connection.cursor()
         ids = [s.id for s in sales]
         origins = ['sale.point.sale,%d' % i for i in ids]
         for sub_ids in grouped_slice(ids, IN_MAX):

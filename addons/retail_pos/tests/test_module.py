@@ -567,6 +567,24 @@ class RetailPosTestCase(ModuleTestCase):
             account.balance)
 
     @with_transaction()
+    def test_sale_with_points_frozen_in_its_transaction(self):
+        "A sale that earned points keeps its lines, even in its transaction"
+        from trytond.modules.retail_points.exceptions import LedgerAccessError
+        pool = Pool()
+        Sale = pool.get('sale.point.sale')
+        Line = pool.get('sale.point.sale.line')
+        env = self._env()
+        cart = self._cart(env, member_id=env['member'].id, payments=[
+                {'method_id': env['methods']['cash'].id, 'amount': '500.00'}])
+        result = self._api().checkout(env['cashier'], env['point'], cart)
+        sale = Sale(result['sale']['id'])
+        self.assertTrue(sale.get_points_receipt(totals=False)['earned'])
+        Sale.open([sale])
+        line = Sale(sale.id).lines[0]
+        with self.assertRaises(LedgerAccessError):
+            Line.write([line], {'quantity': 5})
+
+    @with_transaction()
     def test_refund_reverses_effects(self):
         "A full refund gives back wallet and points and reverses commission"
         pool = Pool()
