@@ -1185,12 +1185,17 @@ class PosAPI(Model):
         session = cls._open_session(point) or Session.get_current(point)
         context = Transaction().context
         if 'employee' in context:
-            # the cashier's user's, set by the request (routes._call)
+            # the cashier's user's, set by the request (routes._call) with
+            # its company
             employee = context['employee']
             employee = Employee(employee) if employee else None
         else:
             employee = cashier.user.employee
-        if employee and employee.company != point.company:
+        if 'retail_pos_employee_company' in context:
+            employee_company = context['retail_pos_employee_company']
+        else:
+            employee_company = employee.company.id if employee else None
+        if employee and employee_company != point.company.id:
             # the ORM refuses it with the field's message
             sale = Sale(
                 company=point.company, point=point, date=date,

@@ -44,7 +44,7 @@ KINDS = [
 
 TokenSession = namedtuple('TokenSession', [
         'token', 'cashier', 'point', 'user', 'company', 'employee',
-        'language'])
+        'language', 'employee_company'])
 
 
 def _now():
@@ -249,8 +249,8 @@ class Token(ModelSQL, ModelView):
     @classmethod
     def authenticate(cls, token):
         """Return the ids a request of a valid token runs with (token,
-        cashier, till, user, company, employee) and the user's language, or
-        None, in one query.
+        cashier, till, user, company, employee), the user's language and the
+        employee's company, or None, in one query.
 
         Every API call starts here: through the ORM it read the token, the
         cashier, the till, the user and the language one after the other, as
@@ -261,19 +261,22 @@ class Token(ModelSQL, ModelView):
         User = pool.get('res.user')
         Lang = pool.get('ir.lang')
         Point = pool.get('sale.point')
+        Employee = pool.get('company.employee')
         if not token:
             return None
         table, cashier, user = (
             cls.__table__(), Cashier.__table__(), User.__table__())
         lang, point = Lang.__table__(), Point.__table__()
+        employee = Employee.__table__()
         cursor = Transaction().connection.cursor()
         cursor.execute(*table
             .join(cashier, condition=table.cashier == cashier.id)
             .join(user, condition=cashier.user == user.id)
             .join(point, condition=table.point == point.id)
             .join(lang, 'LEFT', condition=user.language == lang.id)
+            .join(employee, 'LEFT', condition=user.employee == employee.id)
             .select(table.id, cashier.id, point.id, user.id, point.company,
-                user.employee, lang.code,
+                user.employee, lang.code, employee.company,
                 where=(table.token_hash == cls.hash(token))
                 & (table.expires >= _now())
                 & (cashier.active == Literal(True)),

@@ -247,6 +247,7 @@ def _call(request, pool, func, auth, kwargs, language):
         'companies': [found.company],
         'language': _language(request, found.language),
         'employee': found.employee,
+        'retail_pos_employee_company': found.employee_company,
         'retail_pos_token': found.token,
         }
     with transaction.set_user(found.user), \

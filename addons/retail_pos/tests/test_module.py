@@ -102,9 +102,10 @@ class RetailPosTestCase(ModuleTestCase):
         found = Token.authenticate(secret)
         self.assertEqual(
             (found.cashier, found.point, found.user, found.company,
-                found.employee, found.language),
+                found.employee, found.language, found.employee_company),
             (env['cashier'].id, env['point'].id, env['user'].id,
-                env['company'].id, env['employee'].id, 'en'))
+                env['company'].id, env['employee'].id, 'en',
+                env['company'].id))
         token, = Token.search([('id', '=', found.token)])
         Token.write([token], {
                 'expires': dt.datetime.now() - dt.timedelta(minutes=1)})
