@@ -834,6 +834,25 @@ class RetailPosTestCase(ModuleTestCase):
         self.assertEqual(cm.exception.status, 404)
 
     @with_transaction()
+    def test_cart_member_is_an_active_member_of_the_company(self):
+        "A cart's member must be an active member of the till's company"
+        Party = Pool().get('party.party')
+        env = self._env()
+        API = self._api()
+        quote = API.quote(env['cashier'], env['point'],
+            self._cart(env, member_id=env['member'].id))
+        self.assertEqual(quote['member']['id'], env['member'].id)
+        stranger, = Party.create([{'name': "Walk-in"}])
+        inactive, = Party.copy([env['member']], {'active': False})
+        for party in [stranger, env['company'].party, inactive]:
+            with self.assertRaises(PosError) as cm:
+                API.quote(env['cashier'], env['point'],
+                    self._cart(env, member_id=party.id))
+            self.assertEqual(
+                (cm.exception.code, cm.exception.field),
+                ('member_not_found', 'member_id'))
+
+    @with_transaction()
     def test_product_facts_follow_changes(self):
         "A renamed or unsalable product is seen by the next quote"
         pool = Pool()
