@@ -2,6 +2,8 @@
 # this repository contains the full copyright notices and license terms.
 from decimal import Decimal
 
+from sql import Literal
+
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.model.exceptions import AccessError
@@ -146,12 +148,12 @@ class POSPayment(metaclass=PoolMeta):
 
     def process_wallet(self):
         "Write the ledger line of the wallet payment (idempotent)"
+        WalletLine = Pool().get('retail.wallet.line')
         sale = self.sale
         if not self.method.retail_wallet or not self.amount:
             return
-        with without_check_access():
-            if self.wallet_lines:
-                return
+        if WalletLine.origin_exists(self):
+            return
         if not self.wallet or not self.wallet_authorized:
             raise WalletError(gettext(
                     'retail_wallet.msg_payment_not_authorized',
@@ -321,14 +323,19 @@ class POSSale(metaclass=PoolMeta):
         if payment.amount > 0:
             granted = False
             if pin is None and pin_request:
-                others = Payment.search([
-                        ('sale', '=', self.id),
-                        ('method.retail_wallet', '=', True),
-                        ('amount', '>', 0),
-                        ('id', '!=', payment.id or -1),
-                        ])
+                # the sale's other wallet payments, in one plain query
+                table = Payment.__table__()
+                method = pool.get('sale.point.payment.method').__table__()
+                cursor = Transaction().connection.cursor()
+                cursor.execute(*table.join(method,
+                        condition=table.method == method.id
+                        ).select(table.amount,
+                        where=(table.sale == self.id)
+                        & (method.retail_wallet == Literal(True))
+                        & (table.amount > 0)
+                        & (table.id != (payment.id or -1))))
                 spent = payment.amount + sum(
-                    (p.amount for p in others), Decimal(0))
+                    (Decimal(str(a)) for a, in cursor), Decimal(0))
                 granted = wallet.pin_granted(pin_request, spent)
             if not granted:
                 wallet.verify_pin(pin)
@@ -355,11 +362,14 @@ class POSSale(metaclass=PoolMeta):
         Method = pool.get('sale.point.payment.method')
         sale, = sales
         if request_key:
-            existing = Payment.search([
-                    ('wallet_request_key', '=', request_key),
-                    ], limit=1)
+            # a retried request finds its payment: one plain query
+            table = Payment.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.select(table.id,
+                    where=table.wallet_request_key == request_key, limit=1))
+            existing = cursor.fetchone()
             if existing:
-                return existing[0].id
+                return existing[0]
         if sale.state != 'open':
             raise WalletError(gettext(
                     'retail_wallet.msg_sale_not_open', sale=sale.rec_name))

@@ -16,7 +16,7 @@ from trytond.i18n import gettext
 from trytond.model import Check, Exclude, Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.modules.retail_member.exchange import bulk_create
-from trytond.modules.retail_member.ledger import lock_in_place
+from trytond.modules.retail_member.ledger import find_by_request_key, lock_in_place
 from trytond.modules.retail_member.tools import clears_on_modification
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
@@ -595,18 +595,15 @@ class Wallet(clears_on_modification(_forget_found_wallets,
             raise WalletAmountError(gettext('retail_wallet.msg_amount_zero'))
         principal, bonus = currency.round(principal), currency.round(bonus)
         with without_check_access():
-            if request_key:
-                existing = Line.search(
-                    [('request_key', '=', request_key)], limit=1)
-                if existing:
-                    line, = existing
-                    if (line.wallet == self
-                            and str(line.origin) == str(origin)
-                            and line.kind == kind):
-                        return line
-                    raise WalletError(gettext(
-                            'retail_wallet.msg_request_key_used',
-                            key=request_key))
+            line = find_by_request_key(Line, request_key)
+            if line:
+                if (line.wallet == self
+                        and str(line.origin) == str(origin)
+                        and line.kind == kind):
+                    return line
+                raise WalletError(gettext(
+                        'retail_wallet.msg_request_key_used',
+                        key=request_key))
             wallet = cls(self.id)  # fresh state read after the lock
             if wallet.state != 'open' and not allow_closed:
                 raise WalletError(gettext(
@@ -649,7 +646,11 @@ class Wallet(clears_on_modification(_forget_found_wallets,
                         'card': card,
                         'refund_of': refund_of,
                         }])
-        return Line(line_id)
+        # the amounts the caller books next (the payment's move), told
+        # instead of read back
+        line = Line(line_id)
+        line._values = line._record(principal=principal, bonus=bonus)
+        return line
 
     def split_spending(self, amount, sums=None, config=None):
         """Return (principal, bonus) parts to spend amount (positive)
@@ -1060,6 +1061,17 @@ class WalletLine(ModelSQL, ModelView):
         IrModel = pool.get('ir.model')
         get_name = IrModel.get_name
         return [(None, '')] + [(m, get_name(m)) for m in cls._get_origin()]
+
+    @classmethod
+    def origin_exists(cls, origin):
+        """Whether a line comes from origin, in one plain query (a payment
+        asks it before it is booked: the One2Many's search read every field
+        of the lines it found)"""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.id,
+                where=table.origin == str(origin), limit=1))
+        return cursor.fetchone() is not None
 
     def get_amount(self, name):
         return self.principal + self.bonus
