@@ -12,6 +12,7 @@ from sql.aggregate import Max, Sum
 from sql.operators import Equal
 
 from trytond import backend
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import Check, Exclude, Index, ModelSQL, ModelView, Unique, Workflow, fields
 from trytond.modules.currency.fields import Monetary
@@ -74,9 +75,18 @@ def new_request_key():
     return uuid.uuid4().hex
 
 
-class Configuration(ModelSQL, ModelView):
+def _clear_configurations():
+    Pool().get('retail.wallet.configuration')._of_company.clear()
+
+
+class Configuration(clears_on_modification(_clear_configurations,
+            "A configuration created, written or deleted empties the cache "
+            "of the companies' configurations (get_for)"),
+        ModelSQL, ModelView):
     "Stored value rules of one company"
     __name__ = 'retail.wallet.configuration'
+    # the id of each company's configuration (None: none saved)
+    _of_company = Cache('retail_wallet.configuration_of', context=False)
 
     company = fields.Many2One(
         'company.company', "Company", required=True, ondelete='CASCADE')
@@ -231,12 +241,17 @@ class Configuration(ModelSQL, ModelView):
 
     @classmethod
     def get_for(cls, company):
-        "Return the configuration of the company (defaults if none)"
+        """Return the configuration of the company (defaults if none); its
+        id is kept across requests (every wallet payment asks for it)"""
         company_id = int(company)
-        with without_check_access():
-            configs = cls.search([('company', '=', company_id)], limit=1)
-        if configs:
-            return configs[0]
+        config_id = cls._of_company.get(company_id, -1)
+        if config_id == -1:
+            with without_check_access():
+                configs = cls.search([('company', '=', company_id)], limit=1)
+            config_id = configs[0].id if configs else None
+            cls._of_company.set(company_id, config_id)
+        if config_id is not None:
+            return cls(config_id)
         config = cls(company=company_id)
         for name in cls._fields:
             default = getattr(cls, 'default_%s' % name, None)
