@@ -775,11 +775,16 @@ class Wallet(clears_on_modification(_forget_found_wallets,
         return result
 
     def get_pin_hash(self):
+        "The wallet's PIN hash or None, in one plain query"
         pool = Pool()
         WalletPin = pool.get('retail.wallet.pin')
-        with without_check_access():
-            pins = WalletPin.search([('wallet', '=', self.id)], limit=1)
-            return pins[0].pin_hash if pins else None
+        table = WalletPin.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.pin_hash,
+                where=table.wallet == self.id,
+                order_by=[table.id.asc], limit=1))
+        row = cursor.fetchone()
+        return row[0] if row else None
 
     def set_pin_hash(self, pin_hash):
         pool = Pool()
