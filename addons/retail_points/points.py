@@ -1133,18 +1133,23 @@ class PointsAccount(clears_on_modification(_forget_accounts,
             account = cls.get_account(company, member, create=False)
             if not account:
                 return result
-        refs = [str(o) for o in origins]
-        lines = Line.search([('origin', 'in', refs)]) if refs else []
-        for line in lines:
-            if line.kind == 'earn':
-                result['earned'] += line.points
-            elif line.kind == 'redeem':
-                result['spent'] -= line.points
-            elif line.kind == 'refund':
-                if line.points > 0:
-                    result['restored'] += line.points
-                else:
-                    result['reversed'] -= line.points
+        # the kind and points of the documents' lines, in one plain query
+        # (the ORM's search read every field of every line)
+        line = Line.__table__()
+        cursor = Transaction().connection.cursor()
+        for sub in grouped_slice([str(o) for o in origins], IN_MAX):
+            cursor.execute(*line.select(line.kind, line.points,
+                    where=line.origin.in_(list(sub))))
+            for kind, points in cursor:
+                if kind == 'earn':
+                    result['earned'] += points
+                elif kind == 'redeem':
+                    result['spent'] -= points
+                elif kind == 'refund':
+                    if points > 0:
+                        result['restored'] += points
+                    else:
+                        result['reversed'] -= points
         if totals:
             for name in ['balance', 'available', 'debt', 'next_expiry_date',
                     'next_expiry_points']:
