@@ -347,7 +347,7 @@ class POSSale(metaclass=PoolMeta):
     @classmethod
     def take_number(cls, sequence):
         """Return the next number of a strict sequence that lock_sequences
-        locked, in two queries.
+        locked, in one query (two without UPDATE ... RETURNING).
 
         sequence.get() reads the sequence (17 fields) twice and writes it
         through the ORM: a tenth of the checkout of a sale.  The number is
@@ -358,21 +358,31 @@ class POSSale(metaclass=PoolMeta):
         transaction = Transaction()
         table = Sequence.__table__()
         cursor = transaction.connection.cursor()
+        number = table.number_next_internal - table.number_increment
+        columns = [number, table.padding, table.prefix, table.suffix]
+        # one query where the database returns the updated row
+        returning = transaction.database.has_returning()
         cursor.execute(*table.update(
                 [table.number_next_internal, table.write_uid,
                     table.write_date],
                 [table.number_next_internal + table.number_increment,
                     transaction.user, CurrentTimestamp()],
                 where=(table.id == sequence.id)
-                & (table.type == 'incremental')))
-        if cursor.rowcount != 1:
+                & (table.type == 'incremental'),
+                returning=columns if returning else None))
+        if returning:
+            row = cursor.fetchone()
+            updated = row is not None
+        else:
+            updated = cursor.rowcount == 1
+        if not updated:
             return sequence.get()
         forget_records(Sequence, [sequence])
-        cursor.execute(*table.select(
-                table.number_next_internal - table.number_increment,
-                table.padding, table.prefix, table.suffix,
-                where=table.id == sequence.id))
-        number, padding, prefix, suffix = cursor.fetchone()
+        if not returning:
+            cursor.execute(*table.select(*columns,
+                    where=table.id == sequence.id))
+            row = cursor.fetchone()
+        number, padding, prefix, suffix = row
         return (f'{Sequence._process(prefix)}{number:0>{padding}d}'
             f'{Sequence._process(suffix)}')
 
