@@ -332,10 +332,11 @@ class POSSale(metaclass=PoolMeta):
                         ).select(table.amount,
                         where=(table.sale == self.id)
                         & (method.retail_wallet == Literal(True))
-                        & (table.amount > 0)
                         & (table.id != (payment.id or -1))))
+                # the positive ones (SQLite stores amounts as text)
+                amounts = [Decimal(str(a)) for a, in cursor if a is not None]
                 spent = payment.amount + sum(
-                    (Decimal(str(a)) for a, in cursor), Decimal(0))
+                    (a for a in amounts if a > 0), Decimal(0))
                 granted = wallet.pin_granted(pin_request, spent)
             if not granted:
                 wallet.verify_pin(pin)

@@ -58,6 +58,13 @@ def utcnow():
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
+def _timestamp(value):
+    "A timestamp column's value as a datetime (SQLite returns the text)"
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    return value
+
+
 def check_amount(amount, currency, allow_negative=False, allow_zero=False):
     "Raise a user error unless amount is a valid money amount"
     if amount is None or (not allow_zero and not amount):
@@ -822,15 +829,18 @@ class Wallet(clears_on_modification(_forget_found_wallets,
         Attempt = pool.get('retail.wallet.pin.attempt')
         if not request:
             return False
-        with without_check_access():
-            return bool(Attempt.search([
-                        ('wallet_id', '=', self.id),
-                        ('request', '=', request),
-                        ('result', '=', 'success'),
-                        ('amount', '>=', amount),
-                        ('at', '>=', self._now() - dt.timedelta(
-                                minutes=PIN_GRANT_MINUTES)),
-                        ], limit=1))
+        # one plain query (the ORM's search read the attempt's every field);
+        # amount and time compared here, as SQLite stores them as text
+        table = Attempt.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.amount, table.at,
+                where=(table.wallet_id == self.id)
+                & (table.request == request)
+                & (table.result == 'success')))
+        since = self._now() - dt.timedelta(minutes=PIN_GRANT_MINUTES)
+        return any(
+            granted is not None and Decimal(str(granted)) >= amount
+            and _timestamp(at) >= since for granted, at in cursor)
 
     @staticmethod
     def _pin_matches(pin_hash, pin):
