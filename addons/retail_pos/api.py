@@ -1342,6 +1342,7 @@ class PosAPI(Model):
         pool = Pool()
         Payment = pool.get('sale.point.payment')
         Sale = pool.get('sale.point.sale')
+        Session = pool.get('sale.point.cash.session')
         Configuration = pool.get('retail.points.configuration')
         currency = point.company.currency
         if not isinstance(payments, list):
@@ -1354,9 +1355,14 @@ class PosAPI(Model):
             # the values were checked here (method of the company, amount,
             # points and their value, which the points' processing checks
             # again): one INSERT without the ORM's validation, which would
-            # read the method, the session and the payment back
+            # read the method, the session and the payment back; a cash
+            # payment gets the till's current session as sale_point's
+            # preprocess_values gives it (which read the sale for its till)
             if records:
-                bulk_create(Payment, records)
+                for values in records:
+                    if methods[values['method']].cash:
+                        values['session'] = Session.get_current(point).id
+                bulk_create(Payment, records, preprocess=False)
             return []
         cash = []
         described = []
