@@ -143,6 +143,26 @@ def clears_on_modification(clear, doc):
     return ClearsOnModification
 
 
+def transaction_memo(attribute, doc):
+    """(memo, mixin): memo() is a dict kept on the current transaction (as
+    its attribute), for what a request would otherwise ask the database
+    twice; the mixin empties it when a record of the model it is given to
+    is created, written or deleted"""
+    from trytond.transaction import Transaction
+
+    def memo():
+        transaction = Transaction()
+        value = getattr(transaction, attribute, None)
+        if value is None:
+            value = {}
+            setattr(transaction, attribute, value)
+        return value
+
+    def forget():
+        setattr(Transaction(), attribute, {})
+    return memo, clears_on_modification(forget, doc)
+
+
 def remember_base_language_parents():
     """Keep Tryton from asking the database, at every read of a translated
     field in zh_CN, for the parent of 'zh'.

@@ -45,7 +45,7 @@ from trytond.model import (
 from trytond.modules.company.model import CompanyMultiValueMixin, CompanyValueMixin
 from trytond.modules.retail_member.exchange import IN_MAX, bulk_create
 from trytond.modules.retail_member.ledger import lock_in_place
-from trytond.modules.retail_member.tools import clears_on_modification
+from trytond.modules.retail_member.tools import clears_on_modification, transaction_memo
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
@@ -595,23 +595,13 @@ class Earning:
         return self.raw.get(key, ZERO) * ratio / total
 
 
-def _accounts_memo():
-    "{(company id, member id): id of the points account} found this transaction"
-    transaction = Transaction()
-    memo = getattr(transaction, '_retail_points_accounts', None)
-    if memo is None:
-        memo = transaction._retail_points_accounts = {}
-    return memo
+# {(company id, member id): id of the points account} found this transaction
+_accounts_memo, AccountsMemoMixin = transaction_memo('_retail_points_accounts',
+    "A points account created, written or deleted empties the memo of the "
+    "members' accounts (get_account)")
 
 
-def _forget_accounts():
-    Transaction()._retail_points_accounts = {}
-
-
-class PointsAccount(clears_on_modification(_forget_accounts,
-            "A points account created, written or deleted empties the memo "
-            "of the members' accounts (get_account)"),
-        ModelSQL, ModelView):
+class PointsAccount(AccountsMemoMixin, ModelSQL, ModelView):
     "The points of one member in one company; the row every change locks"
     __name__ = 'retail.points.account'
 

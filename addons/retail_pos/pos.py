@@ -16,7 +16,7 @@ from sql.operators import Equal
 from trytond.model import DeactivableMixin, Exclude, Index, ModelSQL, ModelView, Unique, fields
 from trytond.modules.retail_member.exchange import IN_MAX
 from trytond.modules.retail_member.ledger import lock_in_place
-from trytond.modules.retail_member.tools import clears_on_modification
+from trytond.modules.retail_member.tools import clears_on_modification, transaction_memo
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
@@ -440,23 +440,14 @@ class POS(metaclass=PoolMeta):
         "Empty: the difference is only shown in the handover report.")
 
 
-def _open_sessions():
-    "{till id: id of its open session} found in this transaction"
-    transaction = Transaction()
-    memo = getattr(transaction, '_retail_pos_open_sessions', None)
-    if memo is None:
-        memo = transaction._retail_pos_open_sessions = {}
-    return memo
+# {till id: id of its open session} found in this transaction
+_open_sessions, OpenSessionsMemoMixin = transaction_memo(
+    '_retail_pos_open_sessions',
+    "A session created, written or deleted empties the memo of the tills' "
+    "open sessions (find_open)")
 
 
-def _forget_open_sessions():
-    Transaction()._retail_pos_open_sessions = {}
-
-
-class CashSession(clears_on_modification(_forget_open_sessions,
-            "A session created, written or deleted empties the memo of "
-            "the tills' open sessions (find_open)"),
-        metaclass=PoolMeta):
+class CashSession(OpenSessionsMemoMixin, metaclass=PoolMeta):
     __name__ = 'sale.point.cash.session'
 
     retail_pos_opened_by = fields.Many2One(

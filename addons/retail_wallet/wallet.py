@@ -18,7 +18,7 @@ from trytond.model import Check, Exclude, Index, ModelSQL, ModelView, Unique, Wo
 from trytond.modules.currency.fields import Monetary
 from trytond.modules.retail_member.exchange import bulk_create
 from trytond.modules.retail_member.ledger import find_by_request_key, lock_in_place
-from trytond.modules.retail_member.tools import clears_on_modification
+from trytond.modules.retail_member.tools import clears_on_modification, transaction_memo
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
 from trytond.tools import sqlite_apply_types
@@ -351,23 +351,15 @@ class Configuration(clears_on_modification(_clear_configurations,
         return Move(move_id)
 
 
-def _found_wallets():
-    "{(member id, company id, shop id): wallet id or None} found this transaction"
-    transaction = Transaction()
-    memo = getattr(transaction, '_retail_wallets_found', None)
-    if memo is None:
-        memo = transaction._retail_wallets_found = {}
-    return memo
+# {(member id, company id, shop id): wallet id or None} found this
+# transaction
+_found_wallets, FoundWalletsMemoMixin = transaction_memo(
+    '_retail_wallets_found',
+    "A wallet created, written or deleted empties the memo of the wallets "
+    "found (find)")
 
 
-def _forget_found_wallets():
-    Transaction()._retail_wallets_found = {}
-
-
-class Wallet(clears_on_modification(_forget_found_wallets,
-            "A wallet created, written or deleted empties the memo of the "
-            "wallets found (find)"),
-        ModelSQL, ModelView):
+class Wallet(FoundWalletsMemoMixin, ModelSQL, ModelView):
     "Stored-value wallet of a member"
     __name__ = 'retail.wallet'
 
