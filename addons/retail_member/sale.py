@@ -14,7 +14,7 @@ from trytond.transaction import Transaction
 
 from .exchange import forget_records
 from .ledger import lock_in_place
-from .tools import clears_on_modification, extends_transition
+from .tools import clears_on_modification, extends_transition, transaction_dict
 
 AMOUNT_FIELDS = [
     'total_tax', 'total', 'amount_paid', 'amount_to_pay', 'currency']
@@ -48,11 +48,7 @@ def _amounts_memo():
     the memo (AmountsMemoMixin), and the sales' amounts are computed again
     when next read.  A record's own cache is emptied by every write of any
     record: a checkout read the same amounts six times."""
-    transaction = Transaction()
-    memo = getattr(transaction, '_retail_sale_amounts', None)
-    if memo is None:
-        memo = transaction._retail_sale_amounts = {}
-    return memo
+    return transaction_dict('_retail_sale_amounts')
 
 
 def _children_memo(transaction):
@@ -66,10 +62,7 @@ def _children_memo(transaction):
     created, written or deleted, which empties the memo as it does the
     amounts (AmountsMemoMixin).  The records are kept per record cache (a
     user and the context keys of Tryton's own cache)."""
-    memo = getattr(transaction, '_retail_sale_children', None)
-    if memo is None:
-        memo = transaction._retail_sale_children = {}
-    return memo
+    return transaction_dict('_retail_sale_children', transaction)
 
 
 def _line_amounts_memo():
@@ -77,11 +70,7 @@ def _line_amounts_memo():
     transaction, forgotten with the sales' amounts (a line's amount depends
     on its own values, its sale's till and company, which do not change
     once the sale has lines)"""
-    transaction = Transaction()
-    memo = getattr(transaction, '_retail_line_amounts', None)
-    if memo is None:
-        memo = transaction._retail_line_amounts = {}
-    return memo
+    return transaction_dict('_retail_line_amounts')
 
 
 def _line_amounts(quantity, unit_list, unit_gross, point_id, tax_included,
@@ -232,7 +221,7 @@ class POSSale(metaclass=PoolMeta):
                     tax_included) in cursor:
                 currencies[sale_id] = currency_id
                 factor[sale_id] = _decimal(rounding)
-                points[sale_id] = (point_id, tax_included, rounding)
+                points[sale_id] = (point_id, tax_included)
             if not amounts:
                 continue
             # in the order of the One2Many (the target's, by id)
@@ -244,10 +233,9 @@ class POSSale(metaclass=PoolMeta):
                 children[sale_id, 'lines'].append(line_id)
                 # the lines' own amounts, which the receipt and the points
                 # ask for next (POSSaleLine.get_amounts)
-                point_id, tax_included, rounding = points[sale_id]
                 line_memo[line_id] = _line_amounts(quantity, unit_list,
-                    unit_gross, point_id, tax_included,
-                    currencies[sale_id], rounding)
+                    unit_gross, *points[sale_id], currencies[sale_id],
+                    factor[sale_id])
             cursor.execute(*payment.select(payment.sale, payment.id,
                     payment.amount,
                     where=payment.sale.in_(ids), order_by=payment.id))

@@ -143,6 +143,17 @@ def clears_on_modification(clear, doc):
     return ClearsOnModification
 
 
+def transaction_dict(attribute, transaction=None):
+    "The dict kept on the (current) transaction as its attribute"
+    from trytond.transaction import Transaction
+    transaction = transaction or Transaction()
+    value = getattr(transaction, attribute, None)
+    if value is None:
+        value = {}
+        setattr(transaction, attribute, value)
+    return value
+
+
 def transaction_memo(attribute, doc):
     """(memo, mixin): memo() is a dict kept on the current transaction (as
     its attribute), for what a request would otherwise ask the database
@@ -150,17 +161,10 @@ def transaction_memo(attribute, doc):
     is created, written or deleted"""
     from trytond.transaction import Transaction
 
-    def memo():
-        transaction = Transaction()
-        value = getattr(transaction, attribute, None)
-        if value is None:
-            value = {}
-            setattr(transaction, attribute, value)
-        return value
-
     def forget():
         setattr(Transaction(), attribute, {})
-    return memo, clears_on_modification(forget, doc)
+    return (lambda: transaction_dict(attribute),
+        clears_on_modification(forget, doc))
 
 
 def remember_base_language_parents():

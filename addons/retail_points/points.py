@@ -44,7 +44,7 @@ from trytond.model import (
 )
 from trytond.modules.company.model import CompanyMultiValueMixin, CompanyValueMixin
 from trytond.modules.retail_member.exchange import IN_MAX, bulk_create
-from trytond.modules.retail_member.ledger import lock_in_place
+from trytond.modules.retail_member.ledger import lock_in_place, origin_exists
 from trytond.modules.retail_member.tools import clears_on_modification, transaction_memo
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
@@ -1267,19 +1267,8 @@ class PointsLine(ModelSQL, ModelView):
     @classmethod
     def exists(cls, origins, kind=None):
         """Whether a line comes from one of origins (their str), of kind if
-        given, in one plain query a slice: the ORM's search of it, once per
-        payment and sale of a checkout, parsed its domain and the record
-        rules each time to find at most one id"""
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        for sub_origins in grouped_slice(list(origins), IN_MAX):
-            where = table.origin.in_(list(sub_origins))
-            if kind is not None:
-                where &= table.kind == kind
-            cursor.execute(*table.select(table.id, where=where, limit=1))
-            if cursor.fetchone():
-                return True
-        return False
+        given (retail_member.ledger.origin_exists)"""
+        return origin_exists(cls, origins, kind)
 
     @classmethod
     def get_remaining(cls, lines, name):

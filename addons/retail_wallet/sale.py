@@ -8,6 +8,7 @@ from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.model.exceptions import AccessError
 from trytond.modules.retail_member.exchange import bulk_create, write_links
+from trytond.modules.retail_member.ledger import origin_exists
 from trytond.modules.retail_member.tools import extends_transition
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
@@ -152,7 +153,7 @@ class POSPayment(metaclass=PoolMeta):
         sale = self.sale
         if not self.method.retail_wallet or not self.amount:
             return
-        if WalletLine.origin_exists(self):
+        if origin_exists(WalletLine, [self]):
             return
         if not self.wallet or not self.wallet_authorized:
             raise WalletError(gettext(

@@ -1084,17 +1084,6 @@ class WalletLine(ModelSQL, ModelView):
         get_name = IrModel.get_name
         return [(None, '')] + [(m, get_name(m)) for m in cls._get_origin()]
 
-    @classmethod
-    def origin_exists(cls, origin):
-        """Whether a line comes from origin, in one plain query (a payment
-        asks it before it is booked: the One2Many's search read every field
-        of the lines it found)"""
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*table.select(table.id,
-                where=table.origin == str(origin), limit=1))
-        return cursor.fetchone() is not None
-
     def get_amount(self, name):
         return self.principal + self.bonus
 
