@@ -115,6 +115,11 @@ TierFacts = namedtuple('TierFacts', ['id', 'rank', 'upgrade_spend',
         'upgrade_points', 'window_days'])
 
 
+# what a till shows of a member (Party.member_facts)
+MemberFacts = namedtuple('MemberFacts', ['id', 'name', 'number',
+        'mobile_masked', 'tier'])
+
+
 def _clear_tier_facts():
     Pool().get('retail.member.tier')._company_tiers.clear()
 
@@ -358,6 +363,25 @@ class Party(metaclass=PoolMeta):
 
     def get_member_mobile_masked(self, name):
         return mask_mobile(self.member_mobile)
+
+    @classmethod
+    def member_facts(cls, company_id, ids):
+        """{party id: MemberFacts} of the active members of the company
+        among ids, read now in one query (the others are left out).
+
+        What a till shows of a member at each sale: the ORM read every
+        eager field of the party for it (a millisecond), twice a checkout
+        as every write empties the records' cache."""
+        party = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*party.select(party.id, party.name,
+                party.member_number, party.member_mobile, party.member_tier,
+                where=party.id.in_([int(i) for i in ids])
+                & (party.is_member == Literal(True))
+                & (party.member_company == int(company_id))
+                & (party.active == Literal(True))))
+        return {i: MemberFacts(i, name, number, mask_mobile(mobile), tier)
+            for i, name, number, mobile, tier in cursor}
 
     @classmethod
     def _member_sequence(cls, company):

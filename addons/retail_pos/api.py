@@ -673,13 +673,26 @@ class PosAPI(Model):
         return {'members': [cls._member_lite(m) for m in members]}
 
     @classmethod
-    def _member_lite(cls, member):
-        tier = member.member_tier
+    def _member_lite(cls, member, point=None):
+        "point: the till, whose company's active member is read in one query"
+        pool = Pool()
+        Party = pool.get('party.party')
+        Tier = pool.get('retail.member.tier')
+        facts = Party.member_facts(point.company.id, [member.id]).get(
+            member.id) if point else None
+        if facts:
+            tier = Tier(facts.tier) if facts.tier is not None else None
+            number, name, mobile = facts.number, facts.name, \
+                facts.mobile_masked
+        else:
+            tier = member.member_tier
+            number, name, mobile = member.member_number, member.name, \
+                member.member_mobile_masked
         return {
             'id': member.id,
-            'number': member.member_number,
-            'name': member.name,
-            'mobile_masked': member.member_mobile_masked,
+            'number': number,
+            'name': name,
+            'mobile_masked': mobile,
             'tier': {'id': tier.id, 'name': tier.name,
                 'discount': str(tier.discount or ZERO)} if tier else None,
             }
@@ -692,7 +705,7 @@ class PosAPI(Model):
         Wallet = pool.get('retail.wallet')
         company = point.company
         currency = company.currency
-        summary = cls._member_lite(member)
+        summary = cls._member_lite(member, point)
         account = Account.get_account(company, member, create=False)
         balance = account.balance if account else 0
         available = account.available if account else 0
@@ -715,15 +728,22 @@ class PosAPI(Model):
         else:
             summary['wallet'] = None
         if card is None:
-            # the first active card in the order of member.member_cards,
-            # without reading every card of the member
-            cards = pool.get('retail.member.card').search([
-                    ('party', '=', member.id),
-                    ('state', '=', 'active'),
-                    ], limit=1)
-            card = cards[0] if cards else None
-        summary['card'] = {'number': card.number, 'state': card.state,
-            'id': card.id} if card else None
+            # the first active card in the order of member.member_cards
+            # (Card._order), without reading every card of the member: one
+            # plain query (the ORM's search read all its fields)
+            table = pool.get('retail.member.card').__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*table.select(table.id, table.number,
+                    where=(table.party == member.id)
+                    & (table.state == 'active'),
+                    order_by=[table.issue_date.desc, table.id.desc],
+                    limit=1))
+            row = cursor.fetchone()
+            summary['card'] = {'number': row[1], 'state': 'active',
+                'id': row[0]} if row else None
+        else:
+            summary['card'] = {'number': card.number, 'state': card.state,
+                'id': card.id}
         summary['count_cards'] = []
         summary['coupons'] = []
         cls._member_extras(member, point, summary)
@@ -740,6 +760,7 @@ class PosAPI(Model):
         pool = Pool()
         Party = pool.get('party.party')
         Card = pool.get('retail.member.card')
+        Tier = pool.get('retail.member.tier')
         card = None
         member = None
         if cart.get('card_code'):
@@ -757,17 +778,16 @@ class PosAPI(Model):
             member_id = parse_int(cart['member_id'], 'member_id', 1)
             # an active member of the till's company: one plain query (the
             # ORM's search cost a millisecond; the record reads itself)
-            party = Party.__table__()
-            cursor = Transaction().connection.cursor()
-            cursor.execute(*party.select(party.id,
-                    where=(party.id == member_id)
-                    & (party.is_member == Literal(True))
-                    & (party.member_company == point.company.id)
-                    & (party.active == Literal(True))))
-            if not cursor.fetchone() or (member and member.id != member_id):
+            facts = Party.member_facts(point.company.id, [member_id])
+            if member_id not in facts or (member and member.id != member_id):
                 raise pos_error('msg_member_not_found', 'member_not_found',
                     404, field='member_id')
             member = Party(member_id)
+            # the quote prices by the tier: told, not read with every eager
+            # field of the party (the record never saved by the request)
+            tier = facts[member_id].tier
+            member._values = member._record(
+                member_tier=Tier(tier) if tier is not None else None)
         return member, card
 
     @classmethod
@@ -1103,7 +1123,7 @@ class PosAPI(Model):
                 for a in quote['adjustments']],
             'total': money(quote['total'], currency),
             'points_to_earn': cls._points_to_earn(point, member, quote),
-            'member': cls._member_lite(member) if member else None,
+            'member': cls._member_lite(member, point) if member else None,
             'explain': explain,
             }
 

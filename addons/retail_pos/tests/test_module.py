@@ -834,6 +834,51 @@ class RetailPosTestCase(ModuleTestCase):
         self.assertEqual(cm.exception.status, 404)
 
     @with_transaction()
+    def test_member_chosen_by_search_shows_card_and_tier(self):
+        """A member chosen from the search (no card scanned) is shown with
+        the masked mobile, the tier and the newest active card, on the
+        quote and on the receipt of the checkout"""
+        pool = Pool()
+        Card = pool.get('retail.member.card')
+        Party = pool.get('party.party')
+        Tier = pool.get('retail.member.tier')
+        env = self._env()
+        API = self._api()
+        member = env['member']
+        older, = Card.create([{'number': '8811000001', 'party': member.id,
+                    'company': env['company'].id,
+                    'issue_date': dt.date(2020, 1, 1)}])
+        newest, = Card.create([{'number': '8811000002', 'party': member.id,
+                    'company': env['company'].id,
+                    'issue_date': dt.date(2099, 1, 1)}])
+        Card.write([newest], {'state': 'lost'})
+        platinum, = Tier.create([{'name': "Platinum", 'code': 'PLAT',
+                    'rank': 2, 'company': env['company'].id,
+                    'discount': Decimal('0.10')}])
+        quote = API.quote(env['cashier'], env['point'],
+            self._cart(env, member_id=member.id))
+        self.assertEqual(quote['member']['mobile_masked'], '138****0000')
+        self.assertEqual(quote['member']['number'], 'M00000')
+        self.assertEqual(quote['member']['tier']['name'], 'Gold')
+        cart = self._cart(env, member_id=member.id, payments=[
+                {'method_id': env['methods']['cash'].id,
+                    'amount': '500.00'}])
+        # the tier changed after the quote: the receipt shows the new one
+        Party.write([member], {'member_tier': platinum.id})
+        result = API.checkout(env['cashier'], env['point'], cart)
+        summary = result['member']
+        self.assertEqual(summary['name'], "Member 0")
+        self.assertEqual(summary['mobile_masked'], '138****0000')
+        self.assertEqual(summary['tier']['name'], 'Platinum')
+        # the lost card is not shown: the newest active one is (the
+        # member's first card, issued today)
+        self.assertEqual(summary['card']['number'], env['card'].number)
+        Card.write([env['card']], {'state': 'lost'})
+        result = API.checkout(env['cashier'], env['point'],
+            dict(cart, uuid=new_uuid()))
+        self.assertEqual(result['member']['card']['number'], older.number)
+
+    @with_transaction()
     def test_cart_member_is_an_active_member_of_the_company(self):
         "A cart's member must be an active member of the till's company"
         Party = Pool().get('party.party')
