@@ -9,7 +9,10 @@ Run by data/demo.py (seed_areas) when retail_pos is activated; idempotent.
 - a second till, 2号收银台 Till 2, with its own strict sequence (tills never
   wait on each other's numbering);
 - a cash over and short account (1901.9) and transfer type on every till:
-  the cashier's over or short at closing is booked.
+  the cashier's over or short at closing is booked;
+- a cash in safe account (1001.9) and float transfer type on every till:
+  the float counted in at opening and the cash handed in at closing are
+  booked, and the opening count is checked against the previous shift's.
 """
 MODULES = ('retail_pos',)
 PIN = '1234'
@@ -52,6 +55,7 @@ def seed(ctx):
         points.append(till)
 
     seed_difference_type(accounts, points)
+    seed_float_type(accounts, points)
 
     for login in ['admin', 'cashier', 'manager', 'manager_en', 'accountant']:
         users = User.find([('login', '=', login)])
@@ -70,28 +74,39 @@ def seed(ctx):
 
 def seed_difference_type(accounts, points):
     "The cashier's over or short at closing, booked on every till"
+    seed_transfer_type(accounts['expense'], '1901.9',
+        '现金长短款 Cash over and short', '现金长短款 Cash over and short',
+        'retail_pos_difference_type', points)
+
+
+def seed_float_type(accounts, points):
+    "The cash moved between the drawer and the safe, booked on every till"
+    seed_transfer_type(accounts['cash'], '1001.9',
+        '保险柜现金 Cash in safe', '备用金 Float (safe)',
+        'retail_pos_float_type', points)
+
+
+def seed_transfer_type(base, code, account_name, name, field, points):
+    """A cash transfer type whose account (code) is a copy of base, set as
+    field of every till that has none"""
     from proteus import Model
     Account = Model.get('account.account')
     Journal = Model.get('account.journal')
     TransferType = Model.get('sale.point.cash.transfer.type')
-    account = Account.find([('code', '=', '1901.9')], limit=1)
+    account = Account.find([('code', '=', code)], limit=1)
     if account:
         account, = account
     else:
-        account, = accounts['expense'].duplicate(default={
-                'code': '1901.9',
-                'name': '现金长短款 Cash over and short',
-                })
+        account, = base.duplicate(default={
+                'code': code, 'name': account_name})
     types = TransferType.find([('account', '=', account.id)], limit=1)
     if types:
         type_, = types
     else:
         journal, = Journal.find([('type', '=', 'cash')], limit=1)
-        type_ = TransferType(name='现金长短款 Cash over and short',
-            journal=journal, account=account)
+        type_ = TransferType(name=name, journal=journal, account=account)
         type_.save()
     for point in points:
-        if not point.retail_pos_difference_type:
-            point.retail_pos_difference_type = type_
+        if not getattr(point, field):
+            setattr(point, field, type_)
             point.save()
-

@@ -771,10 +771,12 @@ def test_hardware_pair_swipe_print(browser, server, demo_db, pos_ready,
 
 
 def test_zz_close_session_books_the_difference(pos, admin, pos_ready):
-    """The shift handover: the cashier counts 1.50 less cash than expected
-    and closes; the shortage is shown as booked and is a cash transfer of
-    the till's cash difference type (the demo's).  Last of the module: it
-    closes the demo till's session."""
+    """The shift handover: the cashier counts 1.50 less cash than expected,
+    keeps a float of 100.00 and closes; the shortage is shown as booked and
+    is a cash transfer of the till's cash difference type (the demo's), the
+    rest of the cash is handed in.  The next shift counts 90.00: the POS
+    asks the reason before it opens.  Last of the module: it closes the
+    demo till's session."""
     page = pos
     cash = method_of(pos_ready['config'], 'cash')
     wallet = method_of(pos_ready['config'], 'wallet')
@@ -789,10 +791,16 @@ def test_zz_close_session_books_the_difference(pos, admin, pos_ready):
     expected = Decimal(page.locator(
             f'tr:has(#count-{cash["id"]}) td.num').first.inner_text())
     page.fill(f'#count-{cash["id"]}', str(expected - Decimal('1.50')))
+    # 100.00 kept in the drawer for the next shift, the rest handed in
+    page.fill('[data-testid=kept-input]', '100')
+    handed_in = expected - Decimal('1.50') - 100
+    page.wait_for_selector(f'[data-testid=handed-in]:has-text("{handed_in}")')
     page.click('[data-testid=close-session]')
     page.wait_for_selector('[data-testid=session-closed]')
     booked = page.inner_text('[data-testid=difference-booked]')
     assert '长短款已入账' in booked and '-1.50' in booked
+    kept = page.inner_text('[data-testid=kept-report]')
+    assert '留存备用金' in kept and '100.00' in kept and str(handed_in) in kept
     # the refusal is gone once the cash is counted
     assert '请先清点' not in page.inner_text('body')
     shot(page, 'pos-session-closed-1366.png')
@@ -801,3 +809,27 @@ def test_zz_close_session_books_the_difference(pos, admin, pos_ready):
         [('id', 'DESC')], ['amount'])
     assert transfers and Decimal(str(transfers[0]['amount'])) == \
         Decimal('-1.50')
+
+    # the next shift counts 10.00 less than was kept: the reason is asked,
+    # then the session opens with the difference booked
+    page.keyboard.press('Escape')
+    page.wait_for_selector('[data-testid=open-session]')
+    page.fill('[data-testid=float-input] >> nth=0', '90')
+    page.click('[data-testid=open-session]')
+    page.wait_for_selector('[data-testid=float-reason]')
+    error = page.inner_text('[data-testid=open-error]')
+    assert '100.00' in error and '-10.00' in error and '原因' in error
+    assert not page.locator('[data-testid=product-tile]').count()
+    shot(page, 'pos-float-difference-1366.png')
+    page.fill('[data-testid=float-reason]', '测试：少了 10 元')
+    page.keyboard.press('Enter')
+    page.wait_for_selector('[data-testid=product-tile]')
+    shot(page, 'pos-session-reopened-1366.png')
+    sessions = admin.model('sale.point.cash.session', 'search_read',
+        [('retail_pos_float_reason', '=', '测试：少了 10 元')], 0, None, None,
+        ['retail_pos_float_difference', 'retail_pos_float_expected'])
+    assert len(sessions) == 1
+    assert Decimal(str(sessions[0]['retail_pos_float_difference'])) == \
+        Decimal('-10.00')
+    assert Decimal(str(sessions[0]['retail_pos_float_expected'])) == \
+        Decimal('100.00')

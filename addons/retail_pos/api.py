@@ -82,6 +82,10 @@ def _decimal(value):
     return Decimal(str(value))
 
 
+def _money_or_none(value, currency):
+    return money(value, currency) if value is not None else None
+
+
 def _text(msg_id, **variables):
     return gettext('retail_pos.' + msg_id, **variables)
 
@@ -211,6 +215,9 @@ class PosAPI(Model):
                 'id': point.id, 'name': point.name,
                 'shop': shop.name if shop else None,
                 'tax_included': bool(point.tax_included),
+                # the float moves between drawer and safe are booked: the
+                # opening count is checked, the closing keeps a float
+                'float_booked': bool(point.retail_pos_float_type),
                 },
             'payment_methods': [{
                     'id': m.id, 'name': m.name, 'kind': m.get_pos_kind(),
@@ -277,15 +284,55 @@ class PosAPI(Model):
         return result
 
     @classmethod
+    def _reason(cls, data, field='reason'):
+        "The cashier's reason of data (stripped, None if empty)"
+        reason = (data or {}).get(field)
+        if reason is None:
+            return None
+        if not isinstance(reason, str) or len(reason.strip()) > 200:
+            raise pos_error('msg_bad_value', 'invalid_request', field=field)
+        return reason.strip() or None
+
+    @classmethod
     def session_open(cls, cashier, point, data):
-        Session = Pool().get('sale.point.cash.session')
+        """Open the till's session with the float counted per method.
+
+        With a float transfer type on the till, the cash counted is checked
+        against the cash the previous shift left (the session's start
+        amount): a difference needs the cashier's reason, and the float is
+        booked as a transfer from the safe so that the session's cash is
+        the drawer's"""
+        pool = Pool()
+        Session = pool.get('sale.point.cash.session')
+        Transfer = pool.get('sale.point.cash.transfer')
+        currency = point.company.currency
         floats = cls._methods_amounts(
             point, (data or {}).get('float'), 'float')
+        reason = cls._reason(data)
         session = cls._open_session(point)
         if session and session.retail_pos_opened_at:
             raise pos_error('msg_session_already_open', 'session_open', 409)
         if not session:
             session = Session.get_current(point)
+        float_type = point.retail_pos_float_type
+        if float_type:
+            counted = sum((a for m, a in floats.items() if m.cash), ZERO)
+            expected = session.start_amount or ZERO
+            difference = counted - expected
+            # a till's first session has nothing to be checked against
+            if difference and session.previous_session and not reason:
+                raise pos_error('msg_float_difference', 'float_difference',
+                    409, field='reason',
+                    counted=money(counted, currency),
+                    expected=money(expected, currency),
+                    difference=money(difference, currency))
+            if difference:
+                Transfer.save([Transfer(point=point, session=session,
+                            type=float_type, amount=difference)])
+                session = Session(session.id)
+            session.retail_pos_float_expected = expected
+            session.retail_pos_float_difference = difference
+            session.retail_pos_float_reason = reason if difference else None
         session.retail_pos_opened_by = cashier.user
         session.retail_pos_opened_at = dt.datetime.now()
         session.retail_pos_float = json.dumps(
@@ -322,6 +369,17 @@ class PosAPI(Model):
             group_by=[payment.method])
         cursor.execute(*query)
         expected = defaultdict(Decimal)
+        for method_id, amount in cursor:
+            expected[method_id] += Decimal(str(amount or 0))
+        # the cash of the till's other sales (rung in Tryton's back office)
+        # is in the drawer too: as in Tryton's balance of the session
+        cursor.execute(*payment.join(sale,
+                condition=payment.sale == sale.id).select(
+                payment.method, Sum(payment.amount),
+                where=(payment.session == session.id)
+                & ((sale.retail_pos_session != session.id)
+                    | (sale.retail_pos_session == Null)),
+                group_by=[payment.method]))
         for method_id, amount in cursor:
             expected[method_id] += Decimal(str(amount or 0))
         cursor.execute(*sale.select(
@@ -380,6 +438,13 @@ class PosAPI(Model):
             'topups_count': len(topups),
             'topups_total': money(
                 sum((t.amount for t in topups), ZERO), currency),
+            'float_expected': _money_or_none(
+                session.retail_pos_float_expected, currency),
+            'float_difference': _money_or_none(
+                session.retail_pos_float_difference, currency),
+            'float_reason': session.retail_pos_float_reason,
+            'kept': None,
+            'handed_in': None,
             }
         if receipt:
             report['receipt'] = cls._report_receipt(report, point, currency)
@@ -401,6 +466,19 @@ class PosAPI(Model):
         if report.get('cash_difference_booked') is not None:
             payments.append({'label': _text('msg_rc_difference_booked'),
                     'amount': report['cash_difference_booked']})
+        if report.get('kept') is not None:
+            payments.append({'label': _text('msg_rc_kept'),
+                    'amount': report['kept']})
+            payments.append({'label': _text('msg_rc_handed_in'),
+                    'amount': report['handed_in']})
+        if report.get('float_expected') is not None:
+            rows.append([_text('msg_rc_float_expected'),
+                    report['float_expected']])
+            rows.append([_text('msg_rc_float_difference'),
+                    report['float_difference']])
+            if report.get('float_reason'):
+                rows.append([_text('msg_rc_float_reason'),
+                        report['float_reason']])
         rows.append([_text('msg_rc_sales_count'), str(report['sales_count'])])
         rows.append([_text('msg_rc_refunds'), '%s / %s' % (
                     report['refunds_count'], report['refunds_total'])])
@@ -429,8 +507,27 @@ class PosAPI(Model):
         Session = pool.get('sale.point.cash.session')
         Transfer = pool.get('sale.point.cash.transfer')
         session = cls._current_session(point)
+        currency = point.company.currency
         counted = cls._methods_amounts(
             point, (data or {}).get('counted'), 'counted')
+        kept = cls._methods_amounts(point, (data or {}).get('kept'), 'kept')
+        kept = {m: a for m, a in kept.items() if m.cash}
+        handed_in = None
+        if kept:
+            # the float left for the next shift, the rest handed in: booked
+            # as a transfer to the safe, so that the next opening expects
+            # what was kept
+            if not point.retail_pos_float_type:
+                raise pos_error('msg_float_type_missing', 'invalid_request',
+                    field='kept')
+            counted_cash = sum((a for m, a in counted.items() if m.cash),
+                ZERO)
+            kept_cash = sum(kept.values(), ZERO)
+            if kept_cash > counted_cash:
+                raise pos_error('msg_kept_exceeds', 'invalid_amount',
+                    field='kept', kept=money(kept_cash, currency),
+                    counted=money(counted_cash, currency))
+            handed_in = counted_cash - kept_cash
         # its receipt once the difference is booked
         report = cls.session_report(cashier, point, counted=counted,
             session=session, receipt=False)
@@ -450,6 +547,15 @@ class PosAPI(Model):
         report['cash_difference_booked'] = (
             money(booked, point.company.currency)
             if booked is not None else None)
+        if handed_in is not None:
+            if handed_in:
+                Transfer.save([Transfer(point=point, session=session,
+                            type=point.retail_pos_float_type,
+                            amount=-handed_in)])
+                session = Session(session.id)
+            session.retail_pos_float_kept = sum(kept.values(), ZERO)
+            report['kept'] = money(session.retail_pos_float_kept, currency)
+            report['handed_in'] = money(handed_in, currency)
         report['receipt'] = cls._report_receipt(
             report, point, point.company.currency)
         # Tryton's close checks that the end amount is the start amount and

@@ -14,6 +14,7 @@ from sql import Literal, Null
 from sql.operators import Equal
 
 from trytond.model import DeactivableMixin, Exclude, Index, ModelSQL, ModelView, Unique, fields
+from trytond.modules.currency.fields import Monetary
 from trytond.modules.retail_member.exchange import IN_MAX
 from trytond.modules.retail_member.ledger import lock_in_place
 from trytond.modules.retail_member.tools import clears_on_modification, transaction_memo
@@ -438,6 +439,17 @@ class POS(metaclass=PoolMeta):
         "closing: the cash counted minus the cash expected since the opening "
         "count (its account: cash over and short).\n"
         "Empty: the difference is only shown in the handover report.")
+    retail_pos_float_type = fields.Many2One(
+        'sale.point.cash.transfer.type', "Float Transfer",
+        ondelete='RESTRICT',
+        domain=[('company', '=', Eval('company', -1))],
+        help="The transfer type that books the cash moved between the "
+        "drawer and the safe (its account: the cash in the safe): the float "
+        "counted in at opening and the cash handed in at closing, the rest "
+        "kept as the next shift's float.\n"
+        "The opening count is then checked against the cash the previous "
+        "shift left; a difference needs a reason.\n"
+        "Empty: the float is only shown in the handover report.")
 
 
 # {till id: id of its open session} found in this transaction
@@ -457,6 +469,21 @@ class CashSession(OpenSessionsMemoMixin, metaclass=PoolMeta):
         'res.user', "Closed By", readonly=True)
     retail_pos_closed_at = fields.DateTime("Closed At", readonly=True)
     retail_pos_float = fields.Text("Opening Float", readonly=True)
+    retail_pos_float_expected = Monetary(
+        "Float Expected", currency='currency', digits='currency',
+        readonly=True,
+        help="The cash the previous shift left in the drawer, against which "
+        "the opening count was checked.")
+    retail_pos_float_difference = Monetary(
+        "Opening Difference", currency='currency', digits='currency',
+        readonly=True,
+        help="The cash counted at opening minus the cash expected.")
+    retail_pos_float_reason = fields.Char(
+        "Opening Difference Reason", readonly=True)
+    retail_pos_float_kept = Monetary(
+        "Float Kept", currency='currency', digits='currency', readonly=True,
+        help="The cash left in the drawer at closing for the next shift; "
+        "the rest of the cash counted was handed in.")
     retail_pos_report = fields.Text("Handover Report", readonly=True)
 
     @classmethod

@@ -60,6 +60,19 @@ class RetailPosTestCase(ModuleTestCase):
                 {'method_id': env['methods']['cash'].id, 'amount': '500.00'}])
         return self._api().checkout(env['cashier'], env['point'], cart)
 
+    def _transfer_type(self, env, name):
+        "A cash transfer type of the company (an expense account)"
+        pool = Pool()
+        Account = pool.get('account.account')
+        Journal = pool.get('account.journal')
+        TransferType = pool.get('sale.point.cash.transfer.type')
+        account, = Account.search([('type.expense', '=', True)], limit=1)
+        journal, = Journal.search([('type', '=', 'cash')], limit=1)
+        type_ = TransferType(name=name, journal=journal, account=account,
+            company=env['company'])
+        type_.save()
+        return type_
+
     def _sale_count(self):
         Sale = Pool().get('sale.point.sale')
         return Sale.search_count([])
@@ -695,18 +708,12 @@ class RetailPosTestCase(ModuleTestCase):
         env = self._env()
         API = self._api()
         pool = Pool()
-        Account = pool.get('account.account')
-        Journal = pool.get('account.journal')
-        TransferType = pool.get('sale.point.cash.transfer.type')
         Transfer = pool.get('sale.point.cash.transfer')
         Session = pool.get('sale.point.cash.session')
         cash = env['methods']['cash']
         point = env['point']
-        expense, = Account.search([('type.expense', '=', True)], limit=1)
-        journal, = Journal.search([('type', '=', 'cash')], limit=1)
-        over_short = TransferType(name="Cash over and short",
-            journal=journal, account=expense, company=env['company'])
-        over_short.save()
+        over_short = self._transfer_type(env, "Cash over and short")
+        expense = over_short.account
         point.retail_pos_difference_type = over_short
         point.save()
 
@@ -749,6 +756,137 @@ class RetailPosTestCase(ModuleTestCase):
         self.assertEqual(report['cash_difference_booked'], '0.00')
         self.assertEqual(Transfer.search([('session', '=', session.id)]), [])
         self.assertEqual(session.state, 'closed')
+
+    @with_transaction()
+    def test_session_float_kept_and_checked_at_opening(self):
+        """With a float transfer type, the closing keeps a float and hands
+        in the rest; the next opening expects what was kept and wants a
+        reason for a difference, which is booked"""
+        env = self._env()
+        API = self._api()
+        pool = Pool()
+        Transfer = pool.get('sale.point.cash.transfer')
+        Session = pool.get('sale.point.cash.session')
+        cash = env['methods']['cash']
+        point = env['point']
+        safe = self._transfer_type(env, "Safe")
+        point.retail_pos_float_type = safe
+        point.save()
+        self.assertTrue(
+            API.config(env['cashier'], point)['point']['float_booked'])
+
+        # the till's first session: nothing to check, the float comes in
+        API.session_open(env['cashier'], point,
+            {'float': {str(cash.id): '200.00'}})
+        first = API._current_session(point)
+        transfer, = Transfer.search([('session', '=', first.id)])
+        self.assertEqual(transfer.amount, Decimal('200.00'))
+        price = env['products'][1].gross_price_used
+        cart = self._cart(env, lines=[
+                {'product_id': env['products'][1].id, 'quantity': 1}])
+        cart['payments'] = [{'method_id': cash.id, 'amount': str(price)}]
+        API.checkout(env['cashier'], point, cart)
+        # a cash sale rung in Tryton's back office on the till: its cash is
+        # in the drawer and in the session, so the handover expects it
+        Sale = pool.get('sale.point.sale')
+        Line = pool.get('sale.point.sale.line')
+        Payment = pool.get('sale.point.payment')
+        office = Sale(company=env['company'], point=point,
+            employee=env['employee'])
+        office.save()
+        product = env['products'][1]
+        Line.save([Line(sale=office, product=product, quantity=1,
+                    unit_list_price=product.list_price_used,
+                    unit_gross_price=product.gross_price_used)])
+        office = Sale(office.id)
+        Payment.save([Payment(sale=office, method=cash,
+                    amount=office.amount_to_pay)])
+        Sale.process([office])
+        self.assertEqual(Sale(office.id).state, 'done')
+        report = API.session_report(env['cashier'], point)
+        expected, = [m['expected'] for m in report['methods']
+            if m['method_id'] == cash.id]
+        self.assertEqual(Decimal(expected), Decimal('200.00') + 2 * price)
+        price *= 2
+        counted = {str(cash.id): str(Decimal('200.00') + price)}
+        # more kept than counted, or kept on a till without the type
+        with self.assertRaises(PosError) as cm:
+            API.session_close(env['cashier'], point, {'counted': counted,
+                    'kept': {str(cash.id): '9999.00'}})
+        self.assertEqual(
+            (cm.exception.code, cm.exception.field),
+            ('invalid_amount', 'kept'))
+        report = API.session_close(env['cashier'], point, {
+                'counted': counted,
+                'kept': {str(cash.id): '150.00'}})['report']
+        self.assertEqual(report['kept'], '150.00')
+        self.assertEqual(Decimal(report['handed_in']),
+            Decimal('50.00') + price)
+        self.assertIn({'label': 'Cash handed in',
+                'amount': report['handed_in']},
+            report['receipt']['payments'])
+        first = Session(first.id)
+        self.assertEqual(first.state, 'closed')
+        # the drawer holds what was kept
+        self.assertEqual(first.end_amount, Decimal('150.00'))
+        self.assertEqual(first.retail_pos_float_kept, Decimal('150.00'))
+
+        # 10.00 less than was kept: refused without a reason
+        with self.assertRaises(PosError) as cm:
+            API.session_open(env['cashier'], point,
+                {'float': {str(cash.id): '140.00'}})
+        self.assertEqual(
+            (cm.exception.code, cm.exception.field, cm.exception.status),
+            ('float_difference', 'reason', 409))
+        self.assertIn('150.00', cm.exception.message)
+        self.assertIn('-10.00', cm.exception.message)
+        second = API._open_session(point)
+        self.assertIsNone(second.retail_pos_opened_at)
+        self.assertEqual(Transfer.search([('session', '=', second.id)]), [])
+        with self.assertRaises(PosError) as cm:
+            API.session_open(env['cashier'], point, {
+                    'float': {str(cash.id): '140.00'}, 'reason': 42})
+        self.assertEqual(cm.exception.code, 'invalid_request')
+        API.session_open(env['cashier'], point, {
+                'float': {str(cash.id): '140.00'},
+                'reason': " 找零备用金少了 10 元 "})
+        second = Session(second.id)
+        self.assertEqual(second.start_amount, Decimal('150.00'))
+        self.assertEqual(second.retail_pos_float_difference,
+            Decimal('-10.00'))
+        self.assertEqual(second.retail_pos_float_reason,
+            "找零备用金少了 10 元")
+        transfer, = Transfer.search([('session', '=', second.id)])
+        self.assertEqual(
+            (transfer.type, transfer.amount), (safe, Decimal('-10.00')))
+        report = API.session_report(env['cashier'], point)
+        self.assertEqual(
+            (report['float_expected'], report['float_difference'],
+                report['float_reason']),
+            ('150.00', '-10.00', "找零备用金少了 10 元"))
+        self.assertIn(['Reason', "找零备用金少了 10 元"],
+            report['receipt']['member']['rows'])
+        # the same count as kept opens without a question
+        report = API.session_close(env['cashier'], point, {
+                'counted': {str(cash.id): '140.00'},
+                'kept': {str(cash.id): '140.00'}})['report']
+        self.assertEqual(report['handed_in'], '0.00')
+        API.session_open(env['cashier'], point,
+            {'float': {str(cash.id): '140.00'}})
+        third = API._current_session(point)
+        self.assertEqual(third.retail_pos_float_difference, Decimal(0))
+        self.assertEqual(Transfer.search([('session', '=', third.id)]), [])
+
+        # no float type: a float kept cannot be handed in
+        point.retail_pos_float_type = None
+        point.save()
+        with self.assertRaises(PosError) as cm:
+            API.session_close(env['cashier'], point, {
+                    'counted': {str(cash.id): '140.00'},
+                    'kept': {str(cash.id): '100.00'}})
+        self.assertEqual(
+            (cm.exception.code, cm.exception.field),
+            ('invalid_request', 'kept'))
 
     @with_transaction()
     def test_catalog_full_and_delta(self):

@@ -97,13 +97,15 @@ export class Pos {
     cashMethod() { return this.methods().find((m) => m.kind === 'cash'); }
 
     // ------------------------------------------------------------ session
-    async openSession(float) {
-        const answer = await this.api.post('session/open', {float});
+    async openSession(float, reason) {
+        // reason: why the count differs from what the previous shift left
+        const answer = await this.api.post('session/open', reason === undefined ? {float} : {float, reason});
         this.state.session = answer.session;
         this.state.screen = 'sale';
     }
-    async closeSession(counted) {
-        const answer = await this.api.post('session/close', {counted});
+    async closeSession(counted, kept) {
+        // kept: the float left in the drawer, the rest handed in
+        const answer = await this.api.post('session/close', kept === undefined ? {counted} : {counted, kept});
         this.state.session = null;
         return answer.report;
     }

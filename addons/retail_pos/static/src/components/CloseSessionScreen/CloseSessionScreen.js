@@ -5,13 +5,16 @@ import {Component, esc} from '../../core/component.js';
 export class CloseSessionScreen extends Component {
     constructor(env) {
         super(env);
-        this.local = env.makeLocal({report: null, counted: {}, error: '', closed: false, busy: false});
+        // kept: the float left in the drawer for the next shift (tills that
+        // book the float: the rest of the cash counted is handed in)
+        this.local = env.makeLocal({report: null, counted: {}, kept: '', error: '', closed: false, busy: false});
     }
     async load() {
         this.local.error = '';
         this.local.report = null;
         this.local.closed = false;
         this.local.counted = {};
+        this.local.kept = '';
         try {
             this.local.report = (await this.env.api.get('session/report')).report;
         } catch (e) {
@@ -19,6 +22,18 @@ export class CloseSessionScreen extends Component {
         }
     }
     setCounted(value, ev, el) { this.local.counted[el.dataset.method] = value; this.local.error = ''; }
+    setKept(value) { this.local.kept = value; this.local.error = ''; }
+    floatBooked() { return Boolean(this.state.point?.float_booked); }
+    cashRow() { return this.rows().find((row) => row.kind === 'cash'); }
+    // the cash counted less the float kept: what goes to the safe
+    handedIn() {
+        const m = this.env.money;
+        const row = this.cashRow();
+        if (!row || String(this.local.kept).trim() === '') return null;
+        const counted = this.rows().filter((r) => r.kind === 'cash')
+            .reduce((sum, r) => sum + m.parse(this.local.counted[r.method_id ?? r.id] || '0'), 0);
+        return counted - m.parse(this.local.kept);
+    }
     rows() { return this.local.report?.methods || this.local.report?.lines || []; }
     // stored value, points and count cards are balances, not tender: there
     // is nothing to count in the drawer or on a terminal's slip
@@ -68,10 +83,18 @@ export class CloseSessionScreen extends Component {
             const id = row.method_id ?? row.id;
             if (this.countable(row) && this.typed(row)) counted[id] = this.env.money.str(this.env.money.parse(this.local.counted[id]));
         }
+        let kept;
+        if (this.floatBooked() && String(this.local.kept).trim() !== '') {
+            const m = this.env.money;
+            const value = m.parse(this.local.kept);
+            if (Number.isNaN(value)) { this.local.error = this.t('common.bad_amount'); return; }
+            const row = this.cashRow();
+            if (row) kept = {[row.method_id ?? row.id]: m.str(value)};
+        }
         if (this.state.pending && !confirm(this.t('session.pending_warning', {count: this.state.pending}))) return;
         this.local.busy = true;
         try {
-            const report = await this.env.pos.closeSession(counted);
+            const report = await this.env.pos.closeSession(counted, kept);
             this.local.report = report;
             this.local.closed = true;
         } catch (e) {
@@ -101,6 +124,13 @@ export class CloseSessionScreen extends Component {
                     <td>${this.local.closed ? esc(counted ?? '—') : input}</td>
                     <td class="num ${diff && m.parse(diff) !== 0 ? 'neg' : ''}">${esc(diff ?? '')}</td></tr>`;
               }).join('')}</tbody></table>
+            ${this.floatBooked() && !this.local.closed && this.cashRow() ? `<p class="row kept">
+                <label>${this.t('session.kept')}
+                  <input class="money" inputmode="decimal" id="kept" ${this.onInput('setKept')} value="${esc(this.local.kept)}" placeholder="0.00" data-testid="kept-input"></label>
+                ${this.handedIn() !== null ? `<span>${this.t('session.handed_in')}: <span class="num ${this.handedIn() < 0 ? 'neg' : ''}" data-testid="handed-in">${esc(m.str(this.handedIn()))}</span></span>` : ''}
+              </p>` : ''}
+            ${this.local.closed && r.kept != null ? `<p data-testid="kept-report">${this.t('session.kept')}: <span class="num">${esc(r.kept)}</span> · ${this.t('session.handed_in')}: <span class="num">${esc(r.handed_in)}</span></p>` : ''}
+            ${r.float_difference != null && m.parse(r.float_difference) !== 0 ? `<p data-testid="float-difference">${this.t('session.float_difference')}: <span class="num neg">${esc(r.float_difference)}</span>${r.float_reason ? ` · ${esc(r.float_reason)}` : ''}</p>` : ''}
             <p>${this.t('session.sales_count')}: ${esc(r.sales_count ?? '')} · ${this.t('session.refunds')}: ${esc(r.refunds_count ?? r.refunds ?? '')} · ${this.t('session.topups')}: ${esc(r.topups_count ?? r.topups ?? '')}</p>
             ${this.local.closed && r.cash_difference_booked != null && m.parse(r.cash_difference_booked) !== 0 ? `<p data-testid="difference-booked">${this.t('session.difference_booked')}: <span class="num neg">${esc(r.cash_difference_booked)}</span></p>` : ''}
             ${this.local.closed ? `<p class="ok-text" data-testid="session-closed">${this.t('session.closed')}</p>` : ''}`;
