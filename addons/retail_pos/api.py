@@ -329,7 +329,6 @@ class PosAPI(Model):
             if difference:
                 Transfer.save([Transfer(point=point, session=session,
                             type=float_type, amount=difference)])
-                session = Session(session.id)
             session.retail_pos_float_expected = expected
             session.retail_pos_float_difference = difference
             session.retail_pos_float_reason = reason if difference else None
@@ -545,8 +544,7 @@ class PosAPI(Model):
                             amount=booked)])
                 session = Session(session.id)
         report['cash_difference_booked'] = (
-            money(booked, point.company.currency)
-            if booked is not None else None)
+            money(booked, currency) if booked is not None else None)
         if handed_in is not None:
             if handed_in:
                 Transfer.save([Transfer(point=point, session=session,
@@ -556,8 +554,7 @@ class PosAPI(Model):
             session.retail_pos_float_kept = sum(kept.values(), ZERO)
             report['kept'] = money(session.retail_pos_float_kept, currency)
             report['handed_in'] = money(handed_in, currency)
-        report['receipt'] = cls._report_receipt(
-            report, point, point.company.currency)
+        report['receipt'] = cls._report_receipt(report, point, currency)
         # Tryton's close checks that the end amount is the start amount and
         # the session's cash (payments and transfers, the difference among
         # them); the counted amounts are the handover report's
