@@ -405,6 +405,16 @@ class PosAPI(Model):
             expected[int(method_id)] += Decimal(amount)
         counted = counted or {}
         methods = Method.search([('company', '=', point.company.id)])
+        cash_ids = sorted(m.id for m in methods if m.cash)
+        if point.retail_pos_float_type and cash_ids:
+            # the float is booked: the drawer holds the session's cash as
+            # Tryton counts it (its start and balance: every cash payment
+            # and transfer, a manager's drop to the safe or a top-up rung
+            # before the opening too); what the lines above do not explain
+            # goes to the first cash method
+            drawer = (session.start_amount or ZERO) + session.balance
+            expected[cash_ids[0]] += drawer - sum(
+                (expected[i] for i in cash_ids), ZERO)
         lines = []
         for method in methods:
             exp = currency.round(expected.get(method.id, ZERO))

@@ -807,8 +807,15 @@ class RetailPosTestCase(ModuleTestCase):
         expected, = [m['expected'] for m in report['methods']
             if m['method_id'] == cash.id]
         self.assertEqual(Decimal(expected), Decimal('200.00') + 2 * price)
+        # a manager's drop of 20.00 to the safe, recorded in Tryton mid-shift
+        Transfer.save([Transfer(point=point, session=first, type=safe,
+                    amount=Decimal('-20.00'))])
+        report = API.session_report(env['cashier'], point)
+        expected, = [m['expected'] for m in report['methods']
+            if m['method_id'] == cash.id]
+        self.assertEqual(Decimal(expected), Decimal('180.00') + 2 * price)
         price *= 2
-        counted = {str(cash.id): str(Decimal('200.00') + price)}
+        counted = {str(cash.id): str(Decimal('180.00') + price)}
         # more kept than counted, or kept on a till without the type
         with self.assertRaises(PosError) as cm:
             API.session_close(env['cashier'], point, {'counted': counted,
@@ -821,7 +828,7 @@ class RetailPosTestCase(ModuleTestCase):
                 'kept': {str(cash.id): '150.00'}})['report']
         self.assertEqual(report['kept'], '150.00')
         self.assertEqual(Decimal(report['handed_in']),
-            Decimal('50.00') + price)
+            Decimal('30.00') + price)
         self.assertIn({'label': 'Cash handed in',
                 'amount': report['handed_in']},
             report['receipt']['payments'])
