@@ -827,9 +827,9 @@ def test_zz_close_session_books_the_difference(pos, admin, pos_ready):
     shot(page, 'pos-session-reopened-1366.png')
     sessions = admin.model('sale.point.cash.session', 'search_read',
         [('retail_pos_float_reason', '=', '测试：少了 10 元')], 0, None, None,
-        ['retail_pos_float_difference', 'retail_pos_float_expected'])
+        ['retail_pos_float_difference', 'start_amount'])
     assert len(sessions) == 1
     assert Decimal(str(sessions[0]['retail_pos_float_difference'])) == \
         Decimal('-10.00')
-    assert Decimal(str(sessions[0]['retail_pos_float_expected'])) == \
+    assert Decimal(str(sessions[0]['start_amount'])) == \
         Decimal('100.00')

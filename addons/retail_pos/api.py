@@ -329,7 +329,6 @@ class PosAPI(Model):
             if difference:
                 Transfer.save([Transfer(point=point, session=session,
                             type=float_type, amount=difference)])
-            session.retail_pos_float_expected = expected
             session.retail_pos_float_difference = difference
             session.retail_pos_float_reason = reason if difference else None
         session.retail_pos_opened_by = cashier.user
@@ -447,8 +446,10 @@ class PosAPI(Model):
             'topups_count': len(topups),
             'topups_total': money(
                 sum((t.amount for t in topups), ZERO), currency),
-            'float_expected': _money_or_none(
-                session.retail_pos_float_expected, currency),
+            # the opening count was checked against the start amount (the
+            # previous session's end) when its difference was recorded
+            'float_expected': money(session.start_amount or ZERO, currency)
+            if session.retail_pos_float_difference is not None else None,
             'float_difference': _money_or_none(
                 session.retail_pos_float_difference, currency),
             'float_reason': session.retail_pos_float_reason,

@@ -469,15 +469,11 @@ class CashSession(OpenSessionsMemoMixin, metaclass=PoolMeta):
         'res.user', "Closed By", readonly=True)
     retail_pos_closed_at = fields.DateTime("Closed At", readonly=True)
     retail_pos_float = fields.Text("Opening Float", readonly=True)
-    retail_pos_float_expected = Monetary(
-        "Float Expected", currency='currency', digits='currency',
-        readonly=True,
-        help="The cash the previous shift left in the drawer, against which "
-        "the opening count was checked.")
     retail_pos_float_difference = Monetary(
         "Opening Difference", currency='currency', digits='currency',
         readonly=True,
-        help="The cash counted at opening minus the cash expected.")
+        help="The cash counted at opening minus the cash the previous shift "
+        "left in the drawer (the start amount).")
     retail_pos_float_reason = fields.Char(
         "Opening Difference Reason", readonly=True)
     retail_pos_float_kept = Monetary(
