@@ -1,5 +1,6 @@
 # This file is part of Huiyuan.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+import datetime as dt
 from collections import namedtuple
 from decimal import Decimal
 
@@ -112,8 +113,12 @@ class Shop(DeactivableMixin, ModelSQL, ModelView):
 
 # what the points' tier review needs of an active tier, kept across requests
 TierFacts = namedtuple('TierFacts', ['id', 'rank', 'upgrade_spend',
-        'upgrade_points', 'window_days'])
+        'upgrade_points', 'window_days', 'points_multiplier'])
 
+
+# what the points ask of a member (Party.tier_states)
+TierState = namedtuple('TierState', ['id', 'tier', 'tier_locked',
+        'birth_date'])
 
 # what a till shows of a member (Party.member_facts)
 MemberFacts = namedtuple('MemberFacts', ['id', 'name', 'number',
@@ -223,14 +228,16 @@ class MemberTier(clears_on_modification(_clear_tier_facts,
             cursor = Transaction().connection.cursor()
             cursor.execute(*table.select(table.id, table.rank,
                     table.upgrade_spend, table.upgrade_points,
-                    table.window_days,
+                    table.window_days, table.points_multiplier,
                     where=(table.company == company_id)
                     & (table.active == Literal(True)),
                     order_by=[table.rank.desc, table.id.desc]))
             tiers = [TierFacts(i, rank,
                     Decimal(str(spend)) if spend is not None else None,
-                    points, window)
-                for i, rank, spend, points, window in cursor]
+                    points, window,
+                    Decimal(str(multiplier))
+                    if multiplier is not None else None)
+                for i, rank, spend, points, window, multiplier in cursor]
             cls._company_tiers.set(company_id, tiers)
         return [TierFacts(*t) for t in tiers]
 
@@ -382,6 +389,21 @@ class Party(metaclass=PoolMeta):
                 & (party.active == Literal(True))))
         return {i: MemberFacts(i, name, number, mask_mobile(mobile), tier)
             for i, name, number, mobile, tier in cursor}
+
+    @classmethod
+    def tier_states(cls, ids):
+        """{party id: TierState} of the parties among ids, read now in one
+        query: what the points' earning and tier review ask of a member at
+        each sale (the ORM read every eager field of the party for it)"""
+        party = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*party.select(party.id, party.member_tier,
+                party.tier_locked, party.birth_date,
+                where=party.id.in_([int(i) for i in ids])))
+        return {i: TierState(i, tier, bool(locked),
+                dt.date.fromisoformat(birth)
+                if isinstance(birth, str) else birth)
+            for i, tier, locked, birth in cursor}
 
     @classmethod
     def _member_sequence(cls, company):

@@ -536,16 +536,41 @@ class Rule(clears_on_modification(_clear_rule_facts,
         multipliers = [r.multiplier for r in rules if r.type == 'promotion']
         if settings.is_member_day(date):
             multipliers.append(settings.member_day_multiplier)
-        if settings.is_birthday(getattr(member, 'birth_date', None), date):
+        tier_multiplier, birth_date = cls._earning_member(company, member)
+        if settings.is_birthday(birth_date, date):
             multipliers.append(settings.birthday_multiplier)
         promotion = max(multipliers) if multipliers else Decimal(1)
-        tier = getattr(member, 'member_tier', None)
-        tier_multiplier = (tier.points_multiplier
-            if tier and tier.points_multiplier is not None else Decimal(1))
+        if tier_multiplier is None:
+            tier_multiplier = Decimal(1)
         earning.multiplier = promotion * tier_multiplier
         total = sum(earning.raw.values(), ZERO) * earning.multiplier
         earning.points = int(total.to_integral_value(rounding=ROUND_DOWN))
         return earning
+
+    @classmethod
+    def _earning_member(cls, company, member):
+        """(points multiplier of the member's tier or None, birthday) as
+        stored: one query and the cache of the company's active tiers (the
+        ORM read the party's 23 eager fields and the tier's at each sale);
+        a member not stored is asked as it is"""
+        pool = Pool()
+        Party = pool.get('party.party')
+        Tier = pool.get('retail.member.tier')
+        if member is None:
+            return None, None
+        if member.id is None or member.id < 0:
+            tier = getattr(member, 'member_tier', None)
+            return (tier.points_multiplier if tier else None,
+                getattr(member, 'birth_date', None))
+        state = Party.tier_states([member.id]).get(member.id)
+        if not state:
+            return None, None
+        if state.tier is None:
+            return None, state.birth_date
+        for tier in Tier.company_tiers(int(company)):
+            if tier.id == state.tier:
+                return tier.points_multiplier, state.birth_date
+        return Tier(state.tier).points_multiplier, state.birth_date
 
     @classmethod
     def _points_excluded(cls, product_ids):
@@ -1048,11 +1073,15 @@ class PointsAccount(AccountsMemoMixin, ModelSQL, ModelView):
             figures = {}
             for window in {t.window_days or 0 for t in tiers}:
                 figures[window] = cls.tier_figures(c_accounts, window, date)
+            # the members' tiers and locks as stored, in one query (the ORM
+            # read every eager field of each party)
+            states = Party.tier_states([a.member.id for a in c_accounts])
             for account in c_accounts:
-                member = account.member
-                if getattr(member, 'tier_locked', False):
+                member = Party(account.member.id)
+                state = states.get(member.id)
+                if not state or state.tier_locked:
                     continue
-                current = member.member_tier
+                current = Tier(state.tier) if state.tier is not None else None
                 target = None
                 for tier in tiers:  # best first
                     spend, points = figures[tier.window_days or 0][account.id]

@@ -196,6 +196,24 @@ class RetailPointsTestCase(ModuleTestCase):
             earning = Rule.compute_earning(
                 company, member, TODAY, items, time=dt.time(11))
             self.assertEqual(earning.points, 52)
+            # the tier's multiplier and the member's birthday as they are
+            # now: 35 * 2 tier
+            Tier.write([tier], {'points_multiplier': Decimal(2)})
+            earning = Rule.compute_earning(company, member, TODAY, items)
+            self.assertEqual(earning.points, 70)
+            Party = pool.get('party.party')
+            Value.write(Value.search([('company', '=', company.id)]), {
+                    'birthday_scope': 'day',
+                    'birthday_multiplier': Decimal(3)})
+            earning = Rule.compute_earning(company, member, TODAY, items)
+            self.assertEqual(earning.points, 70)
+            Party.write([member], {'birth_date': dt.date(1990, 3, 10)})
+            earning = Rule.compute_earning(company, member, TODAY, items)
+            self.assertEqual(earning.points, 210)
+            # without a tier: 35 * 3 birthday
+            Party.write([member], {'member_tier': None})
+            earning = Rule.compute_earning(company, member, TODAY, items)
+            self.assertEqual(earning.points, 105)
 
     @with_transaction()
     def test_ledger_fifo_lock_and_debt(self):
