@@ -71,6 +71,11 @@ def mask_mobile(value):
     "Mask the middle of a mobile number: +8613812345678 -> 138****5678"
     if not value:
         return value
+    if value.startswith('+86') and len(value) == 14 and value[3:].isdigit():
+        # a stored Chinese mobile (E.164): its national number follows +86
+        # (the parse costs a fifth of a millisecond, at every quote)
+        national = value[3:]
+        return national[:3] + '*' * 4 + national[-4:]
     try:
         number = phonenumbers.parse(value, DEFAULT_REGION)
         national = str(phonenumbers.national_significant_number(number))
