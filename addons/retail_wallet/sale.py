@@ -341,10 +341,13 @@ class POSSale(metaclass=PoolMeta):
                 granted = wallet.pin_granted(pin_request, spent)
             if not granted:
                 wallet.verify_pin(pin)
-            if payment.amount > wallet.balance:
+            # the ledger's sums in one query (the balance's Function field
+            # reads the wallet for its currency); its amounts are rounded
+            principal, bonus, _ = wallet._ledger_sums([wallet.id])[wallet.id]
+            if payment.amount > principal + bonus:
                 raise InsufficientBalanceError(gettext(
                         'retail_wallet.msg_insufficient_balance',
-                        wallet=wallet.rec_name, balance=wallet.balance,
+                        wallet=wallet.rec_name, balance=principal + bonus,
                         amount=payment.amount))
         payment.wallet = wallet
         payment.wallet_authorized = True
