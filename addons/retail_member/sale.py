@@ -93,6 +93,29 @@ def forget_amounts():
     transaction._retail_sale_amounts = {}
     transaction._retail_sale_children = {}
     transaction._retail_line_amounts = {}
+    # what remember_amounts was told no longer holds
+    transaction._retail_sale_told = {}
+
+
+def _sale_amounts(lines, paid, rounding, currency_id):
+    """A sale's amounts from its lines [(quantity, unit list price, unit
+    gross price)] and the sum of its payments: each line's untaxed and
+    gross amounts rounded to the currency (half even), the tax their
+    difference"""
+    total = tax = Decimal(0)
+    for quantity, unit_list, unit_gross in lines:
+        quantity = Decimal(str(quantity or 0))
+        gross = _round(quantity * _decimal(unit_gross), rounding)
+        untaxed = _round(quantity * _decimal(unit_list), rounding)
+        total += gross
+        tax += _round(gross - untaxed, rounding)
+    return {
+        'total_tax': tax,
+        'total': total,
+        'amount_paid': paid,
+        'amount_to_pay': total - paid,
+        'currency': currency_id,
+        }
 
 
 class AmountsMemoMixin(clears_on_modification(forget_amounts,
@@ -248,27 +271,47 @@ class POSSale(metaclass=PoolMeta):
                 for name in names:
                     result[name][record.id] = known[record.id][name]
                 continue
-            rounding = factor.get(record.id)
-            total = tax = Decimal(0)
-            for quantity, unit_list, unit_gross in lines[record.id]:
-                quantity = Decimal(str(quantity or 0))
-                gross = _round(quantity * _decimal(unit_gross), rounding)
-                untaxed = _round(quantity * _decimal(unit_list), rounding)
-                total += gross
-                tax += _round(gross - untaxed, rounding)
-            values = {
-                'total_tax': tax,
-                'total': total,
-                'amount_paid': paid[record.id],
-                'amount_to_pay': total - paid[record.id],
-                'currency': currencies.get(record.id),
-                }
+            values = _sale_amounts(lines[record.id], paid[record.id],
+                factor.get(record.id), currencies.get(record.id))
             if amounts and record.id in currencies:
                 memo[record.id] = values
                 cls._memo_children(record, children)
             for name in names:
                 result[name][record.id] = values[name]
         return result
+
+    @classmethod
+    def remember_amounts(cls, sale, point, lines, payments=()):
+        """Tell get_amounts the amounts of sale, whose lines [(id,
+        quantity, unit list price, unit gross price)] and payments [(id,
+        amount)] the caller has just inserted from these values (all of the
+        sale's, in the order of their ids): what get_amounts would read
+        back with three queries, twice a checkout.  point: the sale's till
+        (its company's currency rounds).  Any other change of the sale's
+        lines or payments forgets it (AmountsMemoMixin)."""
+        currency = point.company.currency
+        rounding = _decimal(currency.rounding)
+        line_memo = _line_amounts_memo()
+        for line_id, quantity, unit_list, unit_gross in lines:
+            line_memo[line_id] = _line_amounts(quantity, unit_list,
+                unit_gross, point.id, point.tax_included, currency.id,
+                rounding)
+        _amounts_memo()[sale.id] = _sale_amounts(
+            [ln[1:] for ln in lines],
+            sum((_decimal(a) for _, a in payments), Decimal(0)),
+            rounding, currency.id)
+        cls._memo_children(sale, {
+                (sale.id, 'lines'): [ln[0] for ln in lines],
+                (sale.id, 'payments'): [p[0] for p in payments],
+                })
+        transaction_dict('_retail_sale_told')[sale.id] = (
+            list(lines), list(payments))
+
+    @classmethod
+    def told_amounts(cls, sale):
+        """(lines, payments) told by remember_amounts, if no change of any
+        sale's lines or payments came since (else None)"""
+        return transaction_dict('_retail_sale_told').get(sale.id)
 
     @staticmethod
     def _memo_children(record, children):

@@ -105,6 +105,10 @@ class PosAPI(Model):
     # a line's list and gross unit prices, by till's tax mode, taxes, price
     # and date
     _line_prices = Cache('retail_pos.line_prices', context=False)
+    # what a quote and a receipt show of a tier, a payment method or a
+    # shop, by record and language (a translated name is a query of its
+    # own, a tier's or a method's fields a read at every checkout)
+    _display_facts = Cache('retail_pos.display_facts', context=False)
 
     # ------------------------------------------------------------ sign-in
     @classmethod
@@ -802,13 +806,14 @@ class PosAPI(Model):
             tier = member.member_tier
             number, name, mobile = member.member_number, member.name, \
                 member.member_mobile_masked
+        facts = cls.tier_facts(tier) if tier else None
         return {
             'id': member.id,
             'number': number,
             'name': name,
             'mobile_masked': mobile,
-            'tier': {'id': tier.id, 'name': tier.name,
-                'discount': str(tier.discount or ZERO)} if tier else None,
+            'tier': {'id': tier.id, 'name': facts['name'],
+                'discount': facts['discount']} if tier else None,
             }
 
     @classmethod
@@ -821,8 +826,13 @@ class PosAPI(Model):
         currency = company.currency
         summary = cls._member_lite(member, point)
         account = Account.get_account(company, member, create=False)
-        balance = account.balance if account else 0
-        available = account.available if account else 0
+        balance = available = 0
+        if account:
+            # the two figures shown, without the ORM's Function fields
+            # (which compute the account's four others with them)
+            amounts = Account.get_amounts([account], ['balance', 'available'])
+            balance = amounts['balance'][account.id]
+            available = amounts['available'][account.id]
         settings = Configuration.get_settings(company)
         summary['points'] = {
             'balance': balance,
@@ -833,10 +843,14 @@ class PosAPI(Model):
         wallet = Wallet.find(member, company,
             shop=getattr(point, 'shop', None))
         if wallet:
+            # the ledger's sums in one query (the balances' Function
+            # fields read the wallet for its currency: the company's)
+            principal, bonus, _ = Wallet._ledger_sums([wallet.id])[wallet.id]
+            principal, bonus = currency.round(principal), currency.round(bonus)
             summary['wallet'] = {
-                'balance': money(wallet.balance, currency),
-                'principal': money(wallet.principal, currency),
-                'bonus': money(wallet.bonus, currency),
+                'balance': money(principal + bonus, currency),
+                'principal': money(principal, currency),
+                'bonus': money(bonus, currency),
                 'has_pin': bool(wallet.get_pin_hash()),
                 }
         else:
@@ -975,21 +989,85 @@ class PosAPI(Model):
         return result
 
     @classmethod
+    def _facts(cls, record, compute):
+        """compute(record) kept by (model, id, language) across requests;
+        a change of a tier, a payment method or a shop empties the cache
+        (pos.DisplayFactsMixin), in the other processes at their next
+        synchronisation of Tryton's caches"""
+        key = (record.__name__, record.id, Transaction().language)
+        facts = cls._display_facts.get(key)
+        if facts is None:
+            facts = cls._display_facts.set(key, compute(record))
+        return facts
+
+    @classmethod
+    def tier_facts(cls, tier):
+        "{name, discount (str), price_list (id or None)} of a member tier"
+        return cls._facts(tier, lambda t: {
+                'name': t.name,
+                'discount': str(t.discount or ZERO),
+                'price_list': t.price_list.id if t.price_list else None,
+                })
+
+    @classmethod
+    def method_facts(cls, method):
+        "{name, kind, cash} of a payment method"
+        return cls._facts(method, lambda m: {
+                'name': m.name,
+                'kind': m.get_pos_kind(),
+                'cash': bool(m.cash),
+                })
+
+    @classmethod
+    def shop_name(cls, shop):
+        return cls._facts(shop, lambda s: {'name': s.name})['name']
+
+    @classmethod
     def product_taxes(cls, products):
         """{product id: its customer taxes} in the context's company, kept
         across requests as product_facts (emptied also by a change of a
         product category or an account, where the taxes come from)"""
         pool = Pool()
         Tax = pool.get('account.tax')
+        Product = pool.get('product.product')
+        Template = pool.get('product.template')
+        Category = pool.get('product.category')
         company = Transaction().context.get('company')
         ids_of = {}
+        todo = []
         for product in products:
-            key = (product.id, company)
-            ids = cls._product_taxes.get(key)
+            ids = cls._product_taxes.get((product.id, company))
             if ids is None:
-                ids = cls._product_taxes.set(key,
-                    [t.id for t in product.customer_taxes_used])
-            ids_of[product.id] = ids
+                todo.append(product)
+            else:
+                ids_of[product.id] = ids
+        if todo:
+            # a product's taxes are its accounting category's (account_
+            # product): the categories are few, their taxes kept by
+            # category, a product's category found in one query for all
+            # (the ORM read each product, template and category)
+            product, template = Product.__table__(), Template.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*product.join(template,
+                    condition=product.template == template.id
+                    ).select(product.id, template.account_category,
+                    where=product.id.in_([p.id for p in todo])))
+            category_of = dict(cursor)
+            for product in todo:
+                category = category_of.get(product.id)
+                if category is not None:
+                    key = ('category', category, company)
+                    ids = cls._product_taxes.get(key)
+                    if ids is None:
+                        ids = cls._product_taxes.set(key, [t.id
+                                for t in Category(category
+                                    ).customer_taxes_used])
+                else:
+                    # without a category: from its revenue account, as
+                    # account_product says
+                    ids = [t.id for t in product.customer_taxes_used]
+                ids_of[product.id] = cls._product_taxes.set(
+                    (product.id, company), ids)
         # one browse: the taxes' fields are read once for every product
         taxes = {t.id: t for t in Tax.browse(
                 list({i for ids in ids_of.values() for i in ids}))}
@@ -1116,21 +1194,23 @@ class PosAPI(Model):
         unit = base
         notes = []
         tier = getattr(member, 'member_tier', None) if member else None
-        if tier and tier.price_list and product.list_price_used:
+        tier = cls.tier_facts(tier) if tier else None
+        discount = Decimal(tier['discount']) if tier else ZERO
+        if tier and tier['price_list'] and product.list_price_used:
             PriceList = pool.get('product.price_list')
             with Transaction().set_context(
                     company=point.company.id, date=date):
-                listed = tier.price_list.compute(
+                listed = PriceList(tier['price_list']).compute(
                     product, quantity, product.sale_uom)
             if listed is not None and listed < product.list_price_used:
                 unit = round_price(
                     base * listed / product.list_price_used)
-                notes.append(_text('msg_note_member_price', tier=tier.name))
-            del PriceList
-        elif tier and tier.discount:
-            unit = round_price(base * (1 - tier.discount))
-            notes.append(_text('msg_note_tier_discount', tier=tier.name,
-                    discount=(tier.discount * 100).normalize()))
+                notes.append(_text('msg_note_member_price',
+                        tier=tier['name']))
+        elif discount:
+            unit = round_price(base * (1 - discount))
+            notes.append(_text('msg_note_tier_discount', tier=tier['name'],
+                    discount=(discount * 100).normalize()))
         if line['discount_percent']:
             unit = round_price(unit * (1 - line['discount_percent'] / 100))
             notes.append(_text('msg_note_discount',
@@ -1383,13 +1463,17 @@ class PosAPI(Model):
         return Sale(sale_id)
 
     @classmethod
-    def _save_lines(cls, sale, point, lines, checked=None, date=None):
+    def _save_lines(cls, sale, point, lines, checked=None, date=None,
+            new=False):
         """lines: [(product, quantity, unit price, staff ids, extra values)]
         checked: [values the quote checked] of each line (extension modules)
         date: the sale's, when the caller has it
+        new: the sale has no line nor payment yet (its amounts are then
+        told, not read back)
         """
         pool = Pool()
         Line = pool.get('sale.point.sale.line')
+        Sale = pool.get('sale.point.sale')
         Staff = pool.get('retail.commission.line.staff')
         Employee = pool.get('company.employee')
         Product = pool.get('product.product')
@@ -1417,6 +1501,11 @@ class PosAPI(Model):
             records = Line.browse(bulk_create(Line, [dict(v, **c,
                             sale=sale.id, product=v['product'].id)
                         for v, c in zip(vlist, checked or [{}] * len(vlist))]))
+            if new:
+                Sale.remember_amounts(sale, point, [
+                        (r.id, v['quantity'], v['unit_list_price'],
+                            v['unit_gross_price'])
+                        for r, v in zip(records, vlist)])
         staff = []
         for record, (_, _, _, staff_ids, _) in zip(records, lines):
             if not staff_ids:
@@ -1484,6 +1573,10 @@ class PosAPI(Model):
                 field='payments')
         settings = None
         due = total
+        # the lines and payments told by _save_lines, if the hooks changed
+        # neither since: the payments made here are then told too
+        told = Sale.told_amounts(sale)
+        created = []
 
         def save(records):
             # the values were checked here (method of the company, amount,
@@ -1494,9 +1587,11 @@ class PosAPI(Model):
             # preprocess_values gives it (which read the sale for its till)
             if records:
                 for values in records:
-                    if methods[values['method']].cash:
+                    if cls.method_facts(methods[values['method']])['cash']:
                         values['session'] = Session.get_current(point).id
-                bulk_create(Payment, records, preprocess=False)
+                created.extend(zip(
+                        bulk_create(Payment, records, preprocess=False),
+                        (v['amount'] for v in records)))
             return []
         cash = []
         described = []
@@ -1509,7 +1604,7 @@ class PosAPI(Model):
                     field=field)
             method = cls._method(point, payment.get('method_id'),
                 field + '.method_id', methods)
-            kind = method.get_pos_kind()
+            kind = cls.method_facts(method)['kind']
             if kind == 'count_card':
                 # the count-card payment follows the redeemed lines
                 continue
@@ -1550,9 +1645,9 @@ class PosAPI(Model):
                     raise pos_error('msg_bad_value', 'invalid_request',
                         field=field + '.pin')
                 records = save(records)
-                Sale.add_wallet_payment([sale], amount, pin=pin,
-                    request_key='%s:%d' % (uuid, i), pin_request=uuid,
-                    method=method)
+                created.append((Sale.add_wallet_payment([sale], amount,
+                            pin=pin, request_key='%s:%d' % (uuid, i),
+                            pin_request=uuid, method=method), amount))
             else:
                 reference = payment.get('reference')
                 if reference is not None and (
@@ -1584,9 +1679,12 @@ class PosAPI(Model):
                     raise pos_error('msg_wallet_no_member', 'member_required',
                         field='change_to_wallet')
                 records = save(records)
-                Sale.add_wallet_payment([sale], -change,
-                    request_key='%s:change' % uuid)
+                created.append((Sale.add_wallet_payment([sale], -change,
+                            request_key='%s:change' % uuid), -change))
         save(records)
+        if told is not None:
+            Sale.remember_amounts(sale, point, told[0],
+                sorted(told[1] + created))
         if due != 0:
             raise pos_error('msg_amount_to_pay', 'amount_to_pay',
                 field='payments', amount=money(due, currency))
@@ -1662,7 +1760,7 @@ class PosAPI(Model):
                     ln['staff_ids'], values))
         cls._save_lines(sale, point, lines,
             [ln.get('record_values') or {} for ln in quote['lines']],
-            date=quote['date'])
+            date=quote['date'], new=True)
         cls._before_payments(sale, quote, data)
         # what is left once the count cards paid their services
         total = sale.__class__(sale.id).amount_to_pay
@@ -1734,17 +1832,19 @@ class PosAPI(Model):
         payments = []
         if described:
             for method, amount, reference in described:
-                label = method.name
+                label = cls.method_facts(method)['name']
                 if reference:
                     label += ' ' + reference[-6:]
                 payments.append({'label': label,
                         'amount': money(amount, currency)})
             for payment in cls._receipt_added_payments(sale):
-                payments.append({'label': payment.method.name,
+                payments.append({
+                        'label': cls.method_facts(payment.method)['name'],
                         'amount': money(payment.amount, currency)})
         else:
             for payment in sale.payments:
-                payments.append({'label': payment.method.name,
+                payments.append({
+                        'label': cls.method_facts(payment.method)['name'],
                         'amount': money(payment.amount, currency)})
         if change:
             payments.append({'label': _text(
@@ -1766,7 +1866,7 @@ class PosAPI(Model):
         receipt = {
             'header': {
                 'title': title,
-                'lines': [shop.name] if shop else [],
+                'lines': [cls.shop_name(shop)] if shop else [],
                 },
             'meta': meta,
             'lines': lines,

@@ -329,7 +329,16 @@ class Checkout(ModelSQL, ModelView):
         return self.uuid
 
 
-class PaymentMethod(metaclass=PoolMeta):
+def _clear_display_facts():
+    Pool().get('retail.pos.api')._display_facts.clear()
+
+
+DisplayFactsMixin = clears_on_modification(_clear_display_facts,
+    "A change empties the POS's cache of what a quote and a receipt show "
+    "of it (PosAPI._facts)")
+
+
+class PaymentMethod(DisplayFactsMixin, metaclass=PoolMeta):
     __name__ = 'sale.point.payment.method'
 
     retail_pos_kind = fields.Selection(
@@ -570,3 +579,11 @@ class AccountTax(ProductFactsMixin, metaclass=PoolMeta):
 
 class Tax(ProductFactsMixin, metaclass=PoolMeta):
     __name__ = 'account.tax'
+
+
+class MemberTier(DisplayFactsMixin, metaclass=PoolMeta):
+    __name__ = 'retail.member.tier'
+
+
+class Shop(DisplayFactsMixin, metaclass=PoolMeta):
+    __name__ = 'retail.shop'

@@ -1097,6 +1097,57 @@ class RetailPosTestCase(ModuleTestCase):
                     ('remove', [env['tax'].id])]})
         line = sell()
         self.assertEqual(line.unit_list_price, line.unit_gross_price)
+        # moved to a category with the tax: taxed again
+        Template = pool.get('product.template')
+        taxed = Category(name="Taxed Goods", accounting=True,
+            account_revenue=category.account_revenue,
+            customer_taxes=[env['tax']])
+        taxed.save()
+        Template.write([product.template], {'account_category': taxed.id})
+        line = sell()
+        self.assertEqual(line.unit_list_price,
+            round_price(line.unit_gross_price / Decimal('1.06')))
+
+    @with_transaction()
+    def test_tier_method_and_shop_shown_as_they_are_now(self):
+        "A tier, payment method or shop changed in the back office is seen by the next sale"
+        pool = Pool()
+        Tier = pool.get('retail.member.tier')
+        Method = pool.get('sale.point.payment.method')
+        Shop = pool.get('retail.shop')
+        env = self._env()
+        API = self._api()
+        product = env['products'][1]
+        cash = env['methods']['cash']
+
+        def sell():
+            cart = self._cart(env, member_id=env['member'].id, lines=[
+                    {'product_id': product.id, 'quantity': 1}])
+            quote = API.quote(env['cashier'], env['point'], cart)
+            cart['payments'] = [{'method_id': cash.id,
+                    'amount': quote['total']}]
+            result = API.checkout(env['cashier'], env['point'], cart)
+            return quote, result['receipt']
+        quote, receipt = sell()
+        shelf = Decimal(quote['lines'][0]['list_price'])
+        self.assertEqual(quote['member']['tier']['name'], "Gold")
+        cent = Decimal('0.01')
+        self.assertEqual(Decimal(quote['lines'][0]['unit_price']),
+            round_price(shelf * Decimal('0.95')).quantize(cent))
+        self.assertEqual(receipt['payments'][0]['label'], "Cash")
+        self.assertEqual(receipt['header']['lines'], ["Main Street"])
+
+        Tier.write([env['tier']], {
+                'name': "Gold Plus", 'discount': Decimal('0.2')})
+        Method.write([cash], {'name': "Cash Drawer"})
+        Shop.write([env['point'].shop], {'name': "High Street"})
+        quote, receipt = sell()
+        self.assertEqual(quote['member']['tier']['name'], "Gold Plus")
+        self.assertEqual(Decimal(quote['lines'][0]['unit_price']),
+            round_price(shelf * Decimal('0.8')).quantize(cent))
+        self.assertIn("Gold Plus", quote['lines'][0]['notes'][0])
+        self.assertEqual(receipt['payments'][0]['label'], "Cash Drawer")
+        self.assertEqual(receipt['header']['lines'], ["High Street"])
 
     @with_transaction()
     def test_errors_translated(self):
