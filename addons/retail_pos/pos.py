@@ -499,13 +499,18 @@ class CashSession(OpenSessionsMemoMixin, metaclass=PoolMeta):
         memo = _open_sessions()
         if point.id in memo:
             return cls(memo[point.id])
-        sessions = cls.search([
-                ('point', '=', point.id),
-                ('state', '=', 'open'),
-                ], limit=1)
-        if sessions:
-            memo[point.id] = sessions[0].id
-            return sessions[0]
+        # a plain query: the ORM's search read every field of the session,
+        # of which the sale and its cash payment need the id (the till is
+        # the request's, so the session is of its company)
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.id,
+                where=(table.point == point.id) & (table.state == 'open'),
+                order_by=[table.id.asc], limit=1))
+        row = cursor.fetchone()
+        if row:
+            memo[point.id] = row[0]
+            return cls(row[0])
         return None
 
     @classmethod

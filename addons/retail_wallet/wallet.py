@@ -566,17 +566,23 @@ class Wallet(FoundWalletsMemoMixin, ModelSQL, ModelView):
         key = (int(party), int(company), int(shop) if shop else None)
         if key in memo and (memo[key] is not None or not create):
             return cls(memo[key]) if memo[key] is not None else None
-        with without_check_access():
-            wallets = cls.search([
-                    ('party', '=', int(party)),
-                    ('company', '=', int(company)),
-                    ('state', '=', 'open'),
-                    ('shop', 'in', [int(shop) if shop else None, None]),
-                    ])
-        wallets.sort(key=lambda w: w.shop is None)
-        memo[key] = wallets[0].id if wallets else None
-        if wallets:
-            return wallets[0]
+        # a plain query: the ORM's search read every field of the wallets,
+        # of which the member's summary needs none
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        shop_clause = table.shop == Null
+        if shop:
+            shop_clause |= table.shop == int(shop)
+        cursor.execute(*table.select(table.id, table.shop,
+                where=(table.party == int(party))
+                & (table.company == int(company))
+                & (table.state == 'open') & shop_clause,
+                order_by=[table.id.asc]))
+        # the shop's own wallet first
+        rows = sorted(cursor, key=lambda r: r[1] is None)
+        memo[key] = rows[0][0] if rows else None
+        if rows:
+            return cls(rows[0][0])
         if create:
             config = Configuration_get(company)
             wallet = cls(

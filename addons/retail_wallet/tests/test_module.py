@@ -75,6 +75,36 @@ class RetailWalletTestCase(CompanyTestMixin, ModuleTestCase):
                 self.assertEqual(line.bonus_before, previous.bonus_after)
 
     @with_transaction()
+    def test_shop_wallet_found_first(self):
+        "A member pays from the shop's own wallet, else the chain-wide one"
+        pool = Pool()
+        Wallet = pool.get('retail.wallet')
+        Shop = pool.get('retail.shop')
+        Config = pool.get('retail.wallet.configuration')
+        company = create_company()
+        with set_company(company):
+            member, = pool.get('party.party').create([{
+                        'name': "Han Meimei", 'is_member': True,
+                        'member_company': company.id}])
+            here, there = Shop.create([
+                    {'name': "Here", 'code': 'H', 'company': company.id},
+                    {'name': "There", 'code': 'T', 'company': company.id}])
+            Config.create([{'company': company.id, 'wallet_scope': 'shop'}])
+            own = Wallet.find(member, company, shop=here, create=True)
+            self.assertEqual(own.shop, here)
+            chain = Wallet.find(member, company, create=True)
+            self.assertEqual(chain.shop, None)
+            self.assertNotEqual(own, chain)
+            # a new transaction's memo: the rows decide
+            Transaction()._retail_wallets_found = {}
+            self.assertEqual(Wallet.find(member, company, shop=here), own)
+            self.assertEqual(Wallet.find(member, company, shop=there), chain)
+            self.assertEqual(Wallet.find(member, company), chain)
+            Wallet.write([chain], {'state': 'closed'})
+            self.assertIsNone(Wallet.find(member, company, shop=there))
+            self.assertEqual(Wallet.find(member, company, shop=here), own)
+
+    @with_transaction()
     def test_ledger_tampering_refused(self):
         "A line changed behind the ledger's back stops every new line"
         pool = Pool()
