@@ -992,8 +992,8 @@ class PosAPI(Model):
     def _facts(cls, record, compute):
         """compute(record) kept by (model, id, language) across requests;
         a change of a tier, a payment method or a shop empties the cache
-        (pos.DisplayFactsMixin), in the other processes at their next
-        synchronisation of Tryton's caches"""
+        (pos.DisplayFactsMixin), in every server process at once with
+        trytond.conf's [cache] clean_timeout = 0"""
         key = (record.__name__, record.id, Transaction().language)
         facts = cls._display_facts.get(key)
         if facts is None:
@@ -1498,14 +1498,14 @@ class PosAPI(Model):
             # (salable, active, the unit's decimals) and priced them: one
             # INSERT without the per-record validation of the ORM, the
             # database enforcing the rest
-            records = Line.browse(bulk_create(Line, [dict(v, **c,
-                            sale=sale.id, product=v['product'].id)
-                        for v, c in zip(vlist, checked or [{}] * len(vlist))]))
+            rows = [dict(v, **c, sale=sale.id, product=v['product'].id)
+                for v, c in zip(vlist, checked or [{}] * len(vlist))]
+            records = Line.browse(bulk_create(Line, rows))
             if new:
                 Sale.remember_amounts(sale, point, [
                         (r.id, v['quantity'], v['unit_list_price'],
                             v['unit_gross_price'])
-                        for r, v in zip(records, vlist)])
+                        for r, v in zip(records, rows)])
         staff = []
         for record, (_, _, _, staff_ids, _) in zip(records, lines):
             if not staff_ids:
