@@ -53,8 +53,9 @@ FULL = os.environ.get('BENCH_FULL') == '1'
 os.environ.setdefault('DB_NAME', 'bench_pos_full' if FULL else 'bench_pos_api')
 os.environ.setdefault('DB_CACHE', 'postgresql://')
 os.environ.pop('TRYTOND_CONFIG', None)
-# as trytond.conf: a cache change reaches every process through PostgreSQL's
-# notifications (each process listens on a connection of its own)
+# as scripts/run.sh on PostgreSQL: a cache change reaches every process
+# through the database's notifications (each listens on a connection of its
+# own)
 os.environ.setdefault('TRYTOND_CACHE__CLEAN_TIMEOUT', '0')
 DB = os.environ['DB_NAME']
 N_LINES = 5

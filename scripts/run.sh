@@ -19,6 +19,11 @@ export TRYTOND_DATABASE__PATH="${TRYTOND_DATABASE__PATH:-$ROOT/var/db}"
 export TRYTOND_WEB__ROOT="$ROOT/var/sao/package"
 export TRYTOND_WEB__LISTEN="127.0.0.1:$PORT"
 export TRYTOND_CONFIG="$ROOT/trytond.conf"
+if [ "${TRYTOND_DATABASE__URI%%:*}" != sqlite ]; then
+    # a cache change reaches every server process at once (NOTIFY); never on
+    # SQLite (see trytond.conf)
+    export TRYTOND_CACHE__CLEAN_TIMEOUT="${TRYTOND_CACHE__CLEAN_TIMEOUT:-0}"
+fi
 # where the POS finds the hardware proxy (its own HUIYUAN_HW_PORT)
 export TRYTOND_RETAIL_POS__HW_PROXY_URL="${TRYTOND_RETAIL_POS__HW_PROXY_URL:-http://127.0.0.1:$HW_PORT}"
 mkdir -p "$TRYTOND_DATABASE__PATH" var/log var/stamps

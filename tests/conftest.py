@@ -82,6 +82,8 @@ def server_env(tmp_path_factory):
     env['TRYTOND_WEB__ROOT'] = str(ROOT / 'var' / 'sao' / 'package')
     if BACKEND == 'postgresql':
         env['TRYTOND_DATABASE__URI'] = PG_URI
+        # as scripts/run.sh: cache changes reach every process at once
+        env['TRYTOND_CACHE__CLEAN_TIMEOUT'] = '0'
     else:
         path = tmp_path_factory.mktemp('db')
         env['TRYTOND_DATABASE__URI'] = 'sqlite://'

@@ -992,8 +992,8 @@ class PosAPI(Model):
     def _facts(cls, record, compute):
         """compute(record) kept by (model, id, language) across requests;
         a change of a tier, a payment method or a shop empties the cache
-        (pos.DisplayFactsMixin), in every server process at once with
-        trytond.conf's [cache] clean_timeout = 0"""
+        (pos.DisplayFactsMixin), in every server process at once on
+        PostgreSQL with [cache] clean_timeout = 0 (scripts/run.sh)"""
         key = (record.__name__, record.id, Transaction().language)
         facts = cls._display_facts.get(key)
         if facts is None:
