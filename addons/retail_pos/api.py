@@ -28,6 +28,7 @@ from trytond.modules.retail_member.exchange import IN_MAX, bulk_create
 from trytond.modules.retail_wallet.wallet import PIN_GRANT_MINUTES
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
+from trytond.tools import timezone as tz
 from trytond.transaction import Transaction, without_check_access
 
 from .exceptions import PosError, pos_error
@@ -253,9 +254,24 @@ class PosAPI(Model):
         return {
             'id': session.id,
             'state': session.state,
-            'opened_at': opened.replace(microsecond=0).isoformat()
+            'opened_at': cls._local_time(session.point, opened).isoformat()
             if opened else None,
             }
+
+    @classmethod
+    def _local_time(cls, point, stamp=None):
+        """A stored time (naive UTC, as Tryton keeps them; None: now) on
+        the wall clock of the till's company, to the second: what a receipt
+        and a handover report print (a server runs in UTC, a shop in
+        Shanghai eight hours ahead)"""
+        if stamp is None:
+            stamp = dt.datetime.now()  # trytond's processes run in UTC
+        zone = cls._facts(point.company,
+            lambda c: {'timezone': c.timezone})['timezone']
+        if zone:
+            stamp = stamp.replace(tzinfo=dt.timezone.utc).astimezone(
+                tz.get_tzinfo(zone)).replace(tzinfo=None)
+        return stamp.replace(microsecond=0)
 
     @classmethod
     def _methods_amounts(cls, point, values, name):
@@ -440,8 +456,7 @@ class PosAPI(Model):
             'session': cls._session_info(session),
             'point': {'id': point.id, 'name': point.name},
             'cashier': cashier.name,
-            'printed_at': dt.datetime.now().replace(
-                microsecond=0).isoformat(),
+            'printed_at': cls._local_time(point).isoformat(),
             'methods': lines,
             'sales_count': sales_count,
             'refunds_count': len(refunds),
@@ -1855,8 +1870,8 @@ class PosAPI(Model):
         title, cashier_name = cls._receipt_names(point, cashier)
         meta = [
             [_text('msg_rc_number'), sale.number or ''],
-            [_text('msg_rc_date'), (sale.create_date or dt.datetime.now()
-                ).replace(microsecond=0).isoformat(' ')],
+            [_text('msg_rc_date'),
+                cls._local_time(point, sale.create_date).isoformat(' ')],
             [_text('msg_rc_point'), point.name],
             [_text('msg_rc_cashier'), cashier_name],
             ]
@@ -2284,8 +2299,8 @@ class PosAPI(Model):
                 + [_text('msg_rc_topup')]},
             'meta': [
                 [_text('msg_rc_number'), topup.number or ''],
-                [_text('msg_rc_date'), dt.datetime.now().replace(
-                        microsecond=0).isoformat(' ')],
+                [_text('msg_rc_date'),
+                    cls._local_time(point, topup.create_date).isoformat(' ')],
                 [_text('msg_rc_point'), point.name],
                 [_text('msg_rc_cashier'), cashier.name],
                 ],

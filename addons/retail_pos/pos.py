@@ -592,3 +592,7 @@ class MemberTier(DisplayFactsMixin, metaclass=PoolMeta):
 
 class Shop(DisplayFactsMixin, metaclass=PoolMeta):
     __name__ = 'retail.shop'
+
+
+class Company(DisplayFactsMixin, metaclass=PoolMeta):
+    __name__ = 'company.company'

@@ -173,6 +173,33 @@ class RetailPosTestCase(ModuleTestCase):
             self._sell_cash(env)['receipt']['header']['title'], "好运来服饰")
 
     @with_transaction()
+    def test_receipt_time_on_the_shop_clock(self):
+        "Receipts and the handover print the company's local time, not the server's UTC"
+        pool = Pool()
+        Company = pool.get('company.company')
+        Sale = pool.get('sale.point.sale')
+        env = self._env()
+        API = self._api()
+        Company.write([env['company']], {'timezone': 'Asia/Shanghai'})
+        result = self._sell_cash(env)
+        sale = Sale(result['sale']['id'])
+        meta = dict(result['receipt']['meta'])
+        printed = dt.datetime.fromisoformat(meta['Date'])
+        self.assertEqual(printed,
+            (sale.create_date + dt.timedelta(hours=8)).replace(microsecond=0))
+        report = API.session_report(env['cashier'], env['point'])
+        printed = dt.datetime.fromisoformat(report['printed_at'])
+        self.assertLess(abs(printed - dt.datetime.utcnow()
+                - dt.timedelta(hours=8)), dt.timedelta(minutes=5))
+        # a company without a time zone prints UTC
+        Company.write([env['company']], {'timezone': None})
+        result = self._sell_cash(env)
+        sale = Sale(result['sale']['id'])
+        printed = dt.datetime.fromisoformat(
+            dict(result['receipt']['meta'])['Date'])
+        self.assertEqual(printed, sale.create_date.replace(microsecond=0))
+
+    @with_transaction()
     def test_checkout_reprices_and_replays(self):
         "Client prices are ignored; the same UUID returns the first result"
         env = self._env()
