@@ -1077,7 +1077,7 @@ class PointsAccount(AccountsMemoMixin, ModelSQL, ModelView):
             # read every eager field of each party)
             states = Party.tier_states([a.member.id for a in c_accounts])
             for account in c_accounts:
-                member = Party(account.member.id)
+                member = account.member
                 state = states.get(member.id)
                 if not state or state.tier_locked:
                     continue

@@ -1006,7 +1006,8 @@ class PosAPI(Model):
     @classmethod
     def _facts(cls, record, compute):
         """compute(record) kept by (model, id, language) across requests;
-        a change of a tier, a payment method or a shop empties the cache
+        a change of a tier, a payment method, a shop or a company (its
+        time zone) empties the cache
         (pos.DisplayFactsMixin), in every server process at once on
         PostgreSQL with [cache] clean_timeout = 0 (scripts/run.sh)"""
         key = (record.__name__, record.id, Transaction().language)
